@@ -1,0 +1,304 @@
+// Package claim holds refundguard's domain types: orders, claims, evidence, decisions,
+// review tasks and the errors shared by every layer. It imports only the standard library.
+package claim
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Role is what a principal may do.
+type Role string
+
+const (
+	RoleBuyer    Role = "buyer"
+	RoleMerchant Role = "merchant"
+	RoleReviewer Role = "reviewer"
+	RoleAdmin    Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleBuyer, RoleMerchant, RoleReviewer, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// IsStaff reports whether the role belongs to the platform (sees everything).
+func (r Role) IsStaff() bool { return r == RoleReviewer || r == RoleAdmin }
+
+// Principal is the authenticated caller: the key it used, its role, and the subject the
+// key is bound to (a buyer id, a merchant id, or a reviewer's name).
+type Principal struct {
+	KeyID   string
+	Role    Role
+	Subject string
+}
+
+// Actor names the principal in audit records and decisions, e.g. "reviewer:alice".
+func (p Principal) Actor() string { return string(p.Role) + ":" + p.Subject }
+
+// APIKey is a stored credential. Only the hash of the secret is kept.
+type APIKey struct {
+	ID        string
+	Role      Role
+	Subject   string
+	Hash      string // hex sha256 of the secret
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Item is one line of an order.
+type Item struct {
+	SKU      string `json:"sku"`
+	Name     string `json:"name"`
+	Quantity int    `json:"quantity"`
+}
+
+// Order is registered by the merchant that shipped it.
+type Order struct {
+	ID          string
+	ExternalID  string
+	MerchantID  string
+	BuyerID     string
+	Amount      Money
+	Items       []Item
+	PlacedAt    time.Time
+	ShippedAt   *time.Time
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
+}
+
+// ImageKind says where a merchant's reference photo comes from.
+type ImageKind string
+
+const (
+	ImageCatalog ImageKind = "catalog" // product photo of a SKU, shared by all its orders
+	ImagePacking ImageKind = "packing" // photo of this order's parcel before shipping
+)
+
+// Hashes are the perceptual hashes of one photo, as hex strings (forensics' encoding).
+type Hashes struct {
+	PDQ        string `json:"pdq"`
+	PDQQuality int    `json:"pdq_quality"`
+	PHash      string `json:"phash"`
+	DHash      string `json:"dhash"`
+}
+
+// ReferenceImage is a merchant photo evidence is compared with. Hashes are computed once, at upload.
+type ReferenceImage struct {
+	ID         string
+	MerchantID string
+	OrderID    string // set for packing photos
+	SKU        string // set for catalog photos
+	Kind       ImageKind
+	SHA256     string // blob key
+	Format     string
+	Width      int
+	Height     int
+	Size       int64
+	Hashes     Hashes
+	CreatedAt  time.Time
+}
+
+// Reason is why the buyer asks for a refund.
+type Reason string
+
+const (
+	ReasonDamaged        Reason = "damaged"
+	ReasonDefective      Reason = "defective"
+	ReasonNotAsDescribed Reason = "not_as_described"
+	ReasonMissingParts   Reason = "missing_parts"
+	ReasonNotReceived    Reason = "not_received"
+)
+
+// Valid reports whether r is a known reason.
+func (r Reason) Valid() bool {
+	switch r {
+	case ReasonDamaged, ReasonDefective, ReasonNotAsDescribed, ReasonMissingParts, ReasonNotReceived:
+		return true
+	}
+	return false
+}
+
+// RefundType distinguishes "refund only" (the buyer keeps the goods) from a return.
+type RefundType string
+
+const (
+	RefundOnly      RefundType = "refund_only"
+	ReturnAndRefund RefundType = "return_and_refund"
+)
+
+// Valid reports whether t is a known refund type.
+func (t RefundType) Valid() bool { return t == RefundOnly || t == ReturnAndRefund }
+
+// Claim is a buyer's refund request.
+type Claim struct {
+	ID          string
+	OrderID     string
+	BuyerID     string
+	MerchantID  string
+	Reason      Reason
+	Description string
+	Amount      Money
+	RefundType  RefundType
+	Status      Status
+	Risk        int // 0-100, the highest evidence risk
+	// MerchantDeadline ends the merchant's response window; BuyerDeadline ends a request for more evidence;
+	// AppealDeadline ends the window for appealing a final decision.
+	MerchantDeadline *time.Time
+	BuyerDeadline    *time.Time
+	AppealDeadline   *time.Time
+	ApprovedAmount   *Money
+	IdempotencyKey   string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// EvidenceSource says who supplied a photo attached to a claim.
+type EvidenceSource string
+
+const (
+	SourceBuyer    EvidenceSource = "buyer"
+	SourceMerchant EvidenceSource = "merchant" // counter-evidence with a response
+)
+
+// Evidence is one photo attached to a claim, with its forensic report once analysed.
+type Evidence struct {
+	ID         string
+	ClaimID    string
+	Source     EvidenceSource
+	SHA256     string // blob key
+	Format     string
+	Width      int
+	Height     int
+	Size       int64
+	Hashes     Hashes
+	Report     json.RawMessage // forensics per-evidence report (DESIGN.md §2); empty until analysed
+	HeatmapSHA string          // blob key of the marked-up diff, when one was made
+	Risk       int
+	CreatedAt  time.Time
+}
+
+// Response is a merchant's answer to a claim.
+type Response struct {
+	ID          string
+	ClaimID     string
+	MerchantID  string
+	Statement   string
+	EvidenceIDs []string
+	CreatedAt   time.Time
+}
+
+// Route is where the rules send a claim.
+type Route string
+
+const (
+	RouteApprove         Route = "approve"
+	RouteRequestEvidence Route = "request_evidence"
+	RouteAwaitMerchant   Route = "await_merchant"
+	RouteReview          Route = "review"
+	RouteReviewPriority  Route = "review_priority"
+)
+
+// Severity orders routes: the most severe among matching rules wins.
+func (r Route) Severity() int {
+	switch r {
+	case RouteApprove:
+		return 1
+	case RouteRequestEvidence:
+		return 2
+	case RouteAwaitMerchant:
+		return 3
+	case RouteReview:
+		return 4
+	case RouteReviewPriority:
+		return 5
+	}
+	return 0
+}
+
+// RuleHit records one evaluated rule: whether it matched and the inputs it saw.
+type RuleHit struct {
+	ID      string         `json:"id"`
+	Matched bool           `json:"matched"`
+	Route   Route          `json:"route"`
+	Score   int            `json:"score,omitempty"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// Outcome is a final (or interim) result of a decision.
+type Outcome string
+
+const (
+	OutcomeApprove         Outcome = "approve"
+	OutcomePartial         Outcome = "partial"
+	OutcomeReject          Outcome = "reject"
+	OutcomeRequestEvidence Outcome = "request_evidence"
+)
+
+// Decision is a routing by the rules or a ruling by a reviewer.
+type Decision struct {
+	ID             string
+	ClaimID        string
+	Route          Route   // set for rule decisions
+	Outcome        Outcome // set for reviewer decisions
+	Amount         *Money
+	ReasonCode     string
+	Note           string
+	RuleSetVersion string
+	Rules          []RuleHit
+	DecidedBy      string // "rules" or a principal's Actor()
+	CreatedAt      time.Time
+}
+
+// TaskKind says why a claim is in the review queue.
+type TaskKind string
+
+const (
+	TaskReview       TaskKind = "review"
+	TaskSecondReview TaskKind = "second_review" // four-eyes confirmation of a large rejection
+	TaskAppeal       TaskKind = "appeal"
+)
+
+// TaskState is a review task's place in the queue.
+type TaskState string
+
+const (
+	TaskOpen   TaskState = "open"
+	TaskLeased TaskState = "leased"
+	TaskDone   TaskState = "done"
+)
+
+// ReviewTask is a unit of reviewer work.
+type ReviewTask struct {
+	ID              string
+	ClaimID         string
+	Kind            TaskKind
+	State           TaskState
+	Priority        int
+	Route           Route
+	LeasedBy        string
+	LeaseExpiresAt  *time.Time
+	ExcludeReviewer string // must not go to this reviewer (four eyes, appeals)
+	Deadline        *time.Time
+	CreatedAt       time.Time
+	CompletedAt     *time.Time
+}
+
+// AuditEvent is one link of the append-only, hash-chained audit log.
+type AuditEvent struct {
+	Seq      int64
+	Time     time.Time
+	Actor    string
+	Action   string
+	Entity   string // "claim", "order", "key", "buyer", "evidence", ...
+	EntityID string
+	Before   json.RawMessage
+	After    json.RawMessage
+	PrevHash string
+	Hash     string
+}
