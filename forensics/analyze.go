@@ -100,3 +100,6 @@ func (a *Analyzer) Analyze(ctx context.Context, ev Input, refs []Reference, time
 	rep.Format, rep.Width, rep.Height = fp.Format, fp.Width, fp.Height
 	return Result{Report: rep}
 }
+
+// MaxBytes is the largest file the analyzer accepts; callers reading files use it to stop early.
+func (a *Analyzer) MaxBytes() int64 { return a.opts.MaxBytes }
