@@ -85,4 +85,7 @@ type ReviewTransport interface {
 	// WriteCaseFile writes the claim's case file as a ZIP (manifest.json, photos, reports,
 	// heatmaps, decisions with rule traces, audit events with chain hashes).
 	WriteCaseFile(ctx context.Context, p claim.Principal, claimID string, w io.Writer) error
+	// ReferenceContent streams a merchant reference photo (staff; the owning merchant).
+	// The "reference" field of a forensic finding is the reference image's id.
+	ReferenceContent(ctx context.Context, p claim.Principal, imageID string) (Content, error)
 }
