@@ -65,6 +65,13 @@ type Metadata struct {
 	AIGC              *AIGCLabel        `json:"aigc,omitempty"`
 	C2PA              *C2PAManifest     `json:"c2pa,omitempty"`
 	Generator         map[string]string `json:"generator,omitempty"` // e.g. PNG "parameters", "prompt", "workflow" (truncated)
+	// CapturedAtNoOffset is true when the file gives no UTC offset for the capture time:
+	// captured_at is then the camera's wall-clock time written as if it were UTC.
+	CapturedAtNoOffset bool `json:"captured_at_no_offset,omitempty"`
+	Progressive        bool `json:"progressive,omitempty"` // progressive JPEG
+	// Warnings are structural problems met while reading the metadata (bad offsets, loops,
+	// CRC errors); the facts above are what could still be read.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // AIGCLabel is the GB 45438-2025 implicit label (XMP TC260:AIGC).
@@ -74,6 +81,9 @@ type AIGCLabel struct {
 	ProduceID         string `json:"produce_id,omitempty"`
 	ContentPropagator string `json:"content_propagator,omitempty"`
 	PropagateID       string `json:"propagate_id,omitempty"`
+	ReservedCode1     string `json:"reserved_code1,omitempty"`
+	ReservedCode2     string `json:"reserved_code2,omitempty"`
+	Source            string `json:"source,omitempty"` // where it was found: "xmp", "png:AIGC", "exif:UserComment"...
 }
 
 // C2PAManifest summarises an embedded C2PA manifest store. Signatures are not verified.
@@ -84,6 +94,10 @@ type C2PAManifest struct {
 	DigitalSourceTypes []string `json:"digital_source_types,omitempty"`
 	AIGenerated        bool     `json:"ai_generated"`
 	Manifests          int      `json:"manifests"`
+	ActiveManifest     string   `json:"active_manifest,omitempty"` // label of the last (active) manifest
+	// SignatureVerified is always false: manifests are read, their signatures and hashes
+	// are not checked, so everything above is what the writer claims.
+	SignatureVerified bool `json:"signature_verified"`
 }
 
 // Severity grades a finding.
