@@ -15,7 +15,7 @@ import (
 // contrast (thumbnails are rendered with different tone curves).
 
 const (
-	thumbGridLong      = 24  // cells along the longer side of the comparison grid
+	thumbGridLong      = 24 // cells along the longer side of the comparison grid
 	maxThumbPixels     = 1 << 20
 	thumbMismatchCorr  = 0.5 // below: a different picture
 	thumbLocalResidual = 50  // levels (0..255) a cell must differ by, after the fit, to count locally
