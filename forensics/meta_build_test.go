@@ -166,7 +166,9 @@ func withSegments(jpg []byte, segs ...[]byte) []byte {
 	return append(out, jpg[2:]...)
 }
 
-func exifSegment(tiff []byte) []byte { return jpegSegment(0xE1, append([]byte("Exif\x00\x00"), tiff...)) }
+func exifSegment(tiff []byte) []byte {
+	return jpegSegment(0xE1, append([]byte("Exif\x00\x00"), tiff...))
+}
 
 func xmpSegment(packet string) []byte {
 	return jpegSegment(0xE1, append([]byte("http://ns.adobe.com/xap/1.0/\x00"), packet...))
