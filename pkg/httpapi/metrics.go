@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/refundguard/refundguard/pkg/claim"
+)
+
+// latencyBuckets reach a minute: a request with nine 20 MB photos over a slow uplink is
+// legitimately slow, and lumping it into +Inf would hide it.
+var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// httpMetrics are the per-request series. Routes are labelled by template, never by raw
+// path, so label cardinality is bounded by the route table.
+type httpMetrics struct {
+	requests *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "refundguard",
+			Subsystem: "http",
+			Name:      "request_duration_seconds",
+			Help:      "HTTP requests by route template, method and status, with their latency (the _count series counts requests).",
+			Buckets:   latencyBuckets,
+		}, []string{"route", "method", "status"}),
+	}
+	reg.MustRegister(m.requests)
+	return m
+}
+
+// knownMethods keep the method label bounded too.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+func (m *httpMetrics) observe(route, method string, status int, d time.Duration) {
+	if !knownMethods[method] {
+		method = "OTHER"
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// serviceCollector reads the service's figures at scrape time, so the gauges are as fresh
+// as the scrape and nothing polls in the background.
+type serviceCollector struct {
+	svc     Service
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+var (
+	claimsDesc = prometheus.NewDesc("refundguard_claims", "Claims by status.", []string{"status"}, nil)
+	queueDesc  = prometheus.NewDesc("refundguard_analysis_queue_depth", "Analysis jobs waiting or running.", nil, nil)
+	statsUp    = prometheus.NewDesc("refundguard_service_stats_up", "1 when the last scrape could read the service's figures, 0 when it could not.", nil, nil)
+)
+
+func (s *serviceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- claimsDesc
+	ch <- queueDesc
+	ch <- statsUp
+}
+
+func (s *serviceCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	st, err := s.svc.Stats(ctx)
+	if err != nil {
+		// Report the failure as a series instead of failing the scrape: the HTTP and
+		// runtime metrics are still worth having when the database is down.
+		s.log.Warn("metrics: service stats unavailable", "error", cleanForLog(err.Error()))
+		ch <- prometheus.MustNewConstMetric(statsUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(statsUp, prometheus.GaugeValue, 1)
+	for status, n := range st.ClaimsByStatus {
+		ch <- prometheus.MustNewConstMetric(claimsDesc, prometheus.GaugeValue, float64(n), string(status))
+	}
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(st.QueueDepth))
+}
+
+// newMetricsHandler serves the registry; ContinueOnError keeps a scrape useful when one
+// collector fails.
+func newMetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+func (a *API) serveMetrics(c *gin.Context, _ claim.Principal) error {
+	a.metricsHandler.ServeHTTP(c.Writer, c.Request)
+	return nil
+}
