@@ -471,7 +471,9 @@ func screenshotFinding(fm *FileMetadata) *Finding {
 }
 
 func metadataMissingFinding(fm *FileMetadata) *Finding {
-	if fm.hasCameraEXIF() || fm.AIGC != nil || fm.C2PA != nil {
+	// A file that says where it came from (a label, credentials, a generator) is not
+	// missing metadata; the other findings describe it.
+	if fm.hasCameraEXIF() || fm.AIGC != nil || fm.C2PA != nil || isAISourceType(fm.Report.DigitalSourceType) || len(detectGenerators(fm)) > 0 {
 		return nil
 	}
 	f := &Finding{Code: CodeMetadataMissing, Details: map[string]any{"format": fm.Format}}

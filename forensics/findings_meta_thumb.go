@@ -17,12 +17,14 @@ import (
 const (
 	thumbGridLong      = 24 // cells along the longer side of the comparison grid
 	maxThumbPixels     = 1 << 20
-	thumbMismatchCorr  = 0.5 // below: a different picture
-	thumbLocalResidual = 50  // levels (0..255) a cell must differ by, after the fit, to count locally
-	thumbLocalSigma    = 8.0 // ... and in units of the typical residual
-	thumbLocalMinCells = 3   // honest camera thumbnails show at most one such cell (JPEG noise)
-	thumbCropCorr      = 0.9 // a crop of the thumbnail this similar explains a low correlation
-	thumbMinStd        = 4.0 // flatter pictures (blank thumbnails) cannot be judged
+	thumbMismatchCorr  = 0.5  // below: a different picture
+	thumbLocalResidual = 50   // levels (0..255) a cell must differ by, after the fit, to count locally
+	thumbLocalSigma    = 8.0  // ... and in units of the typical residual
+	thumbLocalMinCells = 3    // honest camera thumbnails show at most one such cell (JPEG noise)
+	thumbCropCorr      = 0.95 // a crop of the thumbnail this similar explains a weaker match
+	thumbCropTry       = 0.95 // below this whole-picture correlation, look for a crop
+	thumbCropMaxArea   = 0.75 // larger "crops" are framing differences (4:3 thumbnails of 3:2 pictures)
+	thumbMinStd        = 4.0  // flatter pictures (blank thumbnails) cannot be judged
 )
 
 // thumbComparison is the outcome of comparing the thumbnail with the picture.
@@ -60,9 +62,10 @@ func thumbnailFinding(fm *FileMetadata, main *Raster) *Finding {
 	if c.transform != Identity {
 		details["thumbnail_transform"] = c.transform.String()
 	}
-	switch {
-	case c.corr < thumbMismatchCorr:
-		if crop, ok := findCrop(th, main); ok {
+	// A crop after capture leaves the thumbnail showing more: look for the picture inside
+	// it when the two do not match closely.
+	if c.corr < thumbCropTry {
+		if crop, ok := findCrop(th, main); ok && crop.corr >= c.corr+0.1 {
 			details["crop_correlation"] = roundTo(crop.corr, 3)
 			details["crop_in_thumbnail"] = crop.region
 			return &Finding{
@@ -71,6 +74,9 @@ func thumbnailFinding(fm *FileMetadata, main *Raster) *Finding {
 				Details: details,
 			}
 		}
+	}
+	switch {
+	case c.corr < thumbMismatchCorr:
 		return &Finding{
 			Code: CodeThumbnailMismatch, Severity: SeverityHigh, Confidence: 0.8,
 			Message: fmt.Sprintf("the embedded EXIF thumbnail shows a different picture (correlation %.2f): the image was replaced or heavily edited after capture", c.corr),
@@ -305,14 +311,14 @@ func findCrop(th, main *Raster) (cropMatch, bool) {
 	sat := newSummedArea(th)
 	best := cropMatch{corr: -2}
 	a := make([]float64, len(b))
-	for s := 0.35; s <= 0.951; s += 0.05 {
+	for s := 0.35; s <= 0.851; s += 0.05 {
 		w := s * float64(th.W)
 		h := w / am
 		if h > float64(th.H) {
 			h = s * float64(th.H)
 			w = h * am
 		}
-		if w < float64(gw) || h < float64(gh) {
+		if w < float64(gw) || h < float64(gh) || w*h > thumbCropMaxArea*float64(th.W*th.H) {
 			continue
 		}
 		for y := 0.0; y+h <= float64(th.H); y += 2 {

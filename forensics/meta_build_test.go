@@ -126,16 +126,24 @@ func buildTIFF(order binary.ByteOrder, ifd0 *tiffIFD) []byte {
 	return buf
 }
 
-// testImage is a small picture with structure (a gradient and a dark square).
+// testImage is a small picture with structure: a gradient, a dark square and a few
+// blobs at irregular places, so that crops and shifts of it do not look alike.
 func testImage(w, h int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	blobs := [][3]int{{15, 20, 9}, {70, 15, 7}, {85, 70, 11}, {40, 85, 6}, {60, 45, 5}} // x%, y%, radius%
 	for y := range h {
 		for x := range w {
-			v := uint8(40 + 180*x/w)
+			v := 40 + 180*x/w
 			if x > w/4 && x < w/2 && y > h/4 && y < h*3/4 {
 				v = 20
 			}
-			img.Set(x, y, color.RGBA{v, uint8(200 - 150*y/h), v / 2, 255})
+			for i, b := range blobs {
+				dx, dy, r := x-b[0]*w/100, y-b[1]*h/100, b[2]*min(w, h)/100
+				if dx*dx+dy*dy < r*r {
+					v = 250 - 45*i
+				}
+			}
+			img.Set(x, y, color.RGBA{uint8(v), uint8(200 - 150*y/h), uint8(v / 2), 255})
 		}
 	}
 	return img
