@@ -147,46 +147,43 @@ func (r *Raster) Apply(t Transform) *Raster {
 // maxSide (never up), then applies the EXIF orientation. It is the generic path; decoders
 // may build Rasters straight from their planes, but must give the same values.
 func RasterFromImage(img image.Image, orientation int, maxSide int, withChroma bool) *Raster {
+	// The body reads decoded planes directly (decode_raster.go): one pass over the source,
+	// integer sums for 8-bit planes, cells written straight to their oriented place. It
+	// gives the values of the per-pixel definition above (tested against it).
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	scale := 1.0
-	if long := max(w, h); maxSide > 0 && long > maxSide {
-		scale = float64(long) / float64(maxSide)
-	}
-	ow := max(1, int(float64(w)/scale+0.5))
-	oh := max(1, int(float64(h)/scale+0.5))
-	r := NewRaster(ow, oh, withChroma)
-	r.Scale = float64(w) / float64(ow)
-	r.FullW, r.FullH = w, h
-	for oy := 0; oy < oh; oy++ {
-		y0, y1 := oy*h/oh, (oy+1)*h/oh
-		for ox := 0; ox < ow; ox++ {
-			x0, x1 := ox*w/ow, (ox+1)*w/ow
-			var sy, scb, scr float64
-			n := 0
-			for y := y0; y < max(y1, y0+1); y++ {
-				for x := x0; x < max(x1, x0+1); x++ {
-					l, cb, cr := ycc(img.At(b.Min.X+x, b.Min.Y+y))
-					sy, scb, scr = sy+l, scb+cb, scr+cr
-					n++
-				}
-			}
-			i := oy*ow + ox
-			r.Y[i] = float32(sy / float64(n))
+	ow, oh := rasterSize(w, h, maxSide)
+	if w <= 0 || h <= 0 {
+		r := NewRaster(ow, oh, withChroma)
+		for i := range r.Y {
+			r.Y[i] = 255 // an empty picture reads as white paper, like a transparent one
 			if withChroma {
-				r.Cb[i], r.Cr[i] = float32(scb/float64(n)), float32(scr/float64(n))
+				r.Cb[i], r.Cr[i] = 128, 128
 			}
 		}
+		return r
 	}
-	if orientation > 1 && orientation <= 8 {
-		return r.Apply(Transform(orientation))
-	}
-	return r
+	g := newRasterGrid(w, h, w, h, ow, oh, transformOf(orientation), withChroma)
+	g.fillImage(img)
+	return g.r
 }
 
-// ycc converts any colour to BT.601 full-range luma and chroma in 0..255.
+// ycc converts any colour to BT.601 full-range luma and chroma in 0..255. YCbCr and grey
+// colours are already in that space and are returned as they are: converting them to RGB
+// first would clamp and round them for nothing.
 func ycc(c color.Color) (y, cb, cr float64) {
+	switch c := c.(type) {
+	case color.YCbCr:
+		return float64(c.Y), float64(c.Cb), float64(c.Cr)
+	case color.Gray:
+		return float64(c.Y), 128, 128
+	}
 	r16, g16, b16, a16 := c.RGBA()
+	return ycc16(r16, g16, b16, a16)
+}
+
+// ycc16 is ycc for alpha-premultiplied 16-bit channels.
+func ycc16(r16, g16, b16, a16 uint32) (y, cb, cr float64) {
 	if a16 == 0 {
 		return 255, 128, 128 // transparent reads as white paper, like a viewer's background
 	}

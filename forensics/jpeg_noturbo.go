@@ -1,0 +1,16 @@
+//go:build !cgo || nolibjpeg
+
+package forensics
+
+import (
+	"context"
+	"errors"
+)
+
+// libjpegTurboBuilt reports whether the libjpeg-turbo backend is compiled in. This build
+// (CGO_ENABLED=0 or -tags nolibjpeg) decodes every JPEG with image/jpeg.
+const libjpegTurboBuilt = false
+
+func decodeJPEGTurbo(context.Context, []byte, int, int, int) (*Raster, error) {
+	return nil, errors.New("libjpeg-turbo backend not built (CGO_ENABLED=0 or -tags nolibjpeg)")
+}
