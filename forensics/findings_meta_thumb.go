@@ -292,7 +292,7 @@ type cropMatch struct {
 
 // findCrop looks for the main picture as a sub-rectangle of the thumbnail (the picture was
 // cropped after capture and the thumbnail kept). It searches scales from 35% to 95% of the
-// thumbnail at the main picture's aspect, on a two-pixel grid, with a summed-area table so
+// thumbnail at the main picture's aspect, on a grid of about 40 positions across, with a summed-area table so
 // that each candidate costs a few hundred lookups.
 func findCrop(th, main *Raster) (cropMatch, bool) {
 	th = cropBars(th)
@@ -311,6 +311,9 @@ func findCrop(th, main *Raster) (cropMatch, bool) {
 	sat := newSummedArea(th)
 	best := cropMatch{corr: -2}
 	a := make([]float64, len(b))
+	// About 40 positions along the thumbnail's width: a 160 px thumbnail is searched on a
+	// 4 px grid, which bounds the worst case (no match anywhere) to a few milliseconds.
+	step := math.Max(2, float64(th.W)/40)
 	for s := 0.35; s <= 0.851; s += 0.05 {
 		w := s * float64(th.W)
 		h := w / am
@@ -321,24 +324,50 @@ func findCrop(th, main *Raster) (cropMatch, bool) {
 		if w < float64(gw) || h < float64(gh) || w*h > thumbCropMaxArea*float64(th.W*th.H) {
 			continue
 		}
-		for y := 0.0; y+h <= float64(th.H); y += 2 {
-			for x := 0.0; x+w <= float64(th.W); x += 2 {
+		for y := 0.0; y+h <= float64(th.H); y += step {
+			for x := 0.0; x+w <= float64(th.W); x += step {
 				sat.grid(a, x, y, w, h, gw, gh)
-				ma, sa := meanStd(a)
-				if sa < thumbMinStd {
-					continue
-				}
-				var cov float64
-				for i := range a {
-					cov += (a[i] - ma) * (b[i] - mb)
-				}
-				if c := cov / float64(len(a)) / (sa * sb); c > best.corr {
+				if c := correlation(a, b, mb, sb); c > best.corr {
 					best = cropMatch{corr: c, region: Region{X: int(x), Y: int(y), W: int(w), H: int(h)}}
 				}
 			}
 		}
 	}
+	// Refine around the coarse best: finer scales and single-pixel positions.
+	if c := best.region; best.corr > 0.5 {
+		for w := float64(c.W) - step; w <= float64(c.W)+step; w++ {
+			h := w / am
+			if w < float64(gw) || h < float64(gh) || w*h > thumbCropMaxArea*float64(th.W*th.H) {
+				continue
+			}
+			for y := float64(c.Y) - step; y <= float64(c.Y)+step; y++ {
+				for x := float64(c.X) - step; x <= float64(c.X)+step; x++ {
+					if x < 0 || y < 0 || x+w > float64(th.W) || y+h > float64(th.H) {
+						continue
+					}
+					sat.grid(a, x, y, w, h, gw, gh)
+					if cc := correlation(a, b, mb, sb); cc > best.corr {
+						best = cropMatch{corr: cc, region: Region{X: int(x), Y: int(y), W: int(w), H: int(h)}}
+					}
+				}
+			}
+		}
+	}
 	return best, best.corr >= thumbCropCorr
+}
+
+// correlation is the Pearson correlation of a with b, b's mean and deviation given; 0 when
+// a is flat.
+func correlation(a, b []float64, mb, sb float64) float64 {
+	ma, sa := meanStd(a)
+	if sa < thumbMinStd {
+		return 0
+	}
+	var cov float64
+	for i := range a {
+		cov += (a[i] - ma) * (b[i] - mb)
+	}
+	return cov / float64(len(a)) / (sa * sb)
 }
 
 // summedArea is a summed-area table of a raster's luma.
