@@ -52,6 +52,7 @@ var catalogEN = map[string]string{
 	"task.deadline":     "Deadline",
 	"task.buyer":        "Buyer",
 	"task.merchant":     "Merchant",
+	"task.items":        "Items",
 	"task.buyer_says":   "Buyer:",
 
 	"second.title":   "Second review (four eyes)",
@@ -203,7 +204,6 @@ var catalogEN = map[string]string{
 	"decide.need_outcome":     "Choose an outcome.",
 
 	"record.title":            "Buyer's record (all merchants)",
-	"record.window":           "Period",
 	"record.claims":           "Claims",
 	"record.refunds":          "Refunds",
 	"record.refunded":         "Refunded",
@@ -334,6 +334,7 @@ var catalogZH = map[string]string{
 	"task.deadline":     "截止",
 	"task.buyer":        "买家",
 	"task.merchant":     "商家",
+	"task.items":        "商品",
 	"task.buyer_says":   "买家描述：",
 
 	"second.title":   "二次审核（四眼原则）",
@@ -485,7 +486,6 @@ var catalogZH = map[string]string{
 	"decide.need_outcome":     "请选择一个结果。",
 
 	"record.title":            "买家记录（所有商家）",
-	"record.window":           "期间",
 	"record.claims":           "申请",
 	"record.refunds":          "退款",
 	"record.refunded":         "退款金额",
