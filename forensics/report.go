@@ -5,6 +5,13 @@
 //
 // The JSON produced here is a public contract (DESIGN.md §2): field names and finding codes
 // are stable; add new ones, never rename.
+//
+// Metadata: ReadMetadata reads a file's EXIF, XMP, PNG text chunks, C2PA manifests and JPEG
+// quantisation tables without decoding pixels (microseconds per file), tolerating damaged
+// blocks; MetadataFindings turns the result, the decoded Raster (for the EXIF thumbnail
+// comparison) and the order's Times into findings. C2PA signatures and hash bindings are not
+// verified: a manifest reports what its writer claims. Orientation reads just the EXIF
+// orientation for the decoder.
 package forensics
 
 import "time"
