@@ -95,6 +95,9 @@ type Options struct {
 	Now func() time.Time
 	// StatsTimeout bounds the service.Stats call made at each scrape (default 5s).
 	StatsTimeout time.Duration
+	// Console, when set, serves everything under /console (the reviewer console,
+	// console.New); it runs behind the same request-id, logging and metrics middleware.
+	Console http.Handler
 }
 
 // API is the HTTP handler New returns.
@@ -109,6 +112,7 @@ type API struct {
 	openapiJSON    []byte
 	engine         *gin.Engine
 	routes         []route
+	console        http.Handler
 }
 
 // ginReleaseMode is set once: Gin only has a process-wide mode switch, and its debug mode
@@ -129,6 +133,7 @@ func New(opts Options) *API {
 		limits:   opts.Limits.WithDefaults(),
 		now:      opts.Now,
 		registry: opts.Registry,
+		console:  opts.Console,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))

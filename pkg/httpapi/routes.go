@@ -111,6 +111,10 @@ func (a *API) buildEngine() *gin.Engine {
 		handlers = append(handlers, a.limitBody(r.body), a.serve(r.handle))
 		e.Handle(r.method, ginPath(r.path), handlers...)
 	}
+	if a.console != nil { // HTML pages with their own sessions, not API routes: outside the table and /openapi.json
+		e.Any("/console", setRoute("/console"), gin.WrapH(a.console))
+		e.Any("/console/*path", setRoute("/console"), gin.WrapH(a.console))
+	}
 	return e
 }
 
