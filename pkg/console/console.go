@@ -12,7 +12,9 @@ package console
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -104,11 +106,15 @@ func New(opts Options) (*Console, error) {
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
-	pages, err := parsePages()
+	static, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		return nil, err
 	}
-	static, err := fs.Sub(assetFS, "assets")
+	versions, err := assetVersions(static)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := parsePages(versions)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +126,7 @@ func New(opts Options) (*Console, error) {
 		loc:      opts.Location,
 		sessions: newSessionStore(opts.SessionIdle, opts.SessionMaxAge, opts.Clock),
 		pages:    pages,
-		assets:   http.StripPrefix(basePath+"/assets/", http.FileServerFS(static)),
+		assets:   cacheAssets(versions, http.StripPrefix(basePath+"/assets/", http.FileServerFS(static))),
 	}
 	c.mux = c.routes()
 	return c, nil
@@ -281,9 +287,45 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 }
 
+// assetVersions fingerprints each embedded asset, so pages can link "console.js?v=<hash>"
+// and browsers may keep a file until the binary changes it.
+func assetVersions(static fs.FS) (map[string]string, error) {
+	versions := map[string]string{}
+	err := fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		versions[path] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return versions, err
+}
+
+// cacheAssets lets browsers keep an asset for a year when it is asked for by its current
+// fingerprint, and makes them ask again otherwise.
+func cacheAssets(versions map[string]string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, basePath+"/assets/")
+		if v, ok := versions[name]; ok && r.URL.Query().Get("v") == v {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // parsePages parses each page together with the shared layout.
-func parsePages() (map[string]*template.Template, error) {
-	base, err := template.New("base").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html")
+func parsePages(versions map[string]string) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"asset": func(name string) string {
+		return basePath + "/assets/" + name + "?v=" + versions[name]
+	}}
+	base, err := template.New("base").Funcs(templateFuncs).Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}

@@ -439,7 +439,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"/console/evidence/ev-1/heatmap", true, "image/png"},
 		{"/console/references/ref-catalog-1/content", true, "image/png"},
 		{"/console/assets/console.js", false, "text/javascript; charset=utf-8"},
-		{"/console/assets/console.css", false, "text/css; charset=utf-8"},
+		{"/console/assets/console.css?v=stale", false, "text/css; charset=utf-8"},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			p := c.get(tt.path)
@@ -464,4 +464,14 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 		})
 	}
+	t.Run("assets linked by their fingerprint are cached for good", func(t *testing.T) {
+		m := regexp.MustCompile(`src="(/console/assets/console.js\?v=[0-9a-f]{12})"`).FindStringSubmatch(c.get("/console/").body)
+		if m == nil {
+			t.Fatal("the page does not link the script by its fingerprint")
+		}
+		p := c.get(m[1])
+		if p.status != http.StatusOK || p.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("status %d, Cache-Control %q", p.status, p.header.Get("Cache-Control"))
+		}
+	})
 }

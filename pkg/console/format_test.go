@@ -144,6 +144,24 @@ func TestCaptureRelation(t *testing.T) {
 	}
 }
 
+func TestTransformPhrase(t *testing.T) {
+	tests := []struct{ lang, in, want string }{
+		{langEN, "identity", ""},
+		{langEN, "", ""},
+		{langEN, "mirror+crop+tone", " (mirrored left to right, cropped, brightness or contrast changed)"},
+		{langEN, "rotate90+closeup+scale", " (rotated 90°, cut to a close-up, resized)"},
+		{langEN, "warp", " (warp)"},
+		{langZH, "mirror+crop", "（左右镜像、裁剪）"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang+" "+tt.in, func(t *testing.T) {
+			if got := transformPhrase(newLocale(tt.lang, time.UTC, time.Time{}), tt.in); got != tt.want {
+				t.Errorf("transformPhrase(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 // TestCatalogues keeps the two languages in step and every message the templates use present.
 func TestCatalogues(t *testing.T) {
 	t.Run("both languages have the same keys", func(t *testing.T) {
