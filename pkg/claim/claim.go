@@ -155,6 +155,10 @@ type Claim struct {
 	IdempotencyKey   string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+
+	// RequestHash fingerprints the filing request (fields and photo hashes), telling a replay
+	// under the same IdempotencyKey from a different request that reuses the key.
+	RequestHash string
 }
 
 // EvidenceSource says who supplied a photo attached to a claim.
