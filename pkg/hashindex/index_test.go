@@ -11,8 +11,8 @@ import (
 
 // reference is the obviously correct answer: every live hash, checked one by one.
 type reference[H any] struct {
-	order []int       // ids in insertion order (a replaced id moves to the end)
-	hash  map[int]H   // live ids
+	order []int     // ids in insertion order (a replaced id moves to the end)
+	hash  map[int]H // live ids
 	dist  func(a, b H) int
 }
 
