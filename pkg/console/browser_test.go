@@ -336,6 +336,8 @@ func TestBrowserReviewFlow(t *testing.T) {
 				t.Errorf("Chinese claim page does not say %q", want)
 			}
 		}
+		waitPhotos(t, ctx)
+		screenshot(t, ctx, "console-claim-zh.png")
 		do(t, ctx, chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.ID("claim-head")))
 		if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "en" {
 			t.Errorf("switching back left lang = %s", lang)

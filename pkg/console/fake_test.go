@@ -428,3 +428,12 @@ func (f *fakeService) seed() {
 	f.heatmaps["ev-1"] = pngBytes(heatmapPhoto())
 	f.references["ref-catalog-1"] = pngBytes(merchantPhoto())
 }
+
+// contract is the service's whole transport contract; console.Service must stay a subset
+// of it with the same signatures, so *adjudicate.Service can be passed to New as is.
+type contract interface {
+	adjudicate.Transport
+	adjudicate.ReviewTransport
+}
+
+var _ Service = contract(nil)

@@ -216,6 +216,7 @@ func buildEvidence(l *locale, ev claim.Evidence, number int, order claim.Order) 
 	if rep.Risk > v.Risk {
 		v.Risk = rep.Risk
 	}
+	var editRef *referenceView
 	for _, f := range rep.Findings {
 		switch f.Code {
 		case forensics.CodeReferenceMatch:
@@ -224,8 +225,15 @@ func buildEvidence(l *locale, ev claim.Evidence, number int, order claim.Order) 
 			}
 		case forensics.CodeLocalizedEdit:
 			v.Regions = append(v.Regions, f.Regions...)
+			if editRef == nil && f.Reference != "" {
+				editRef = &referenceView{ID: f.Reference}
+			}
 		}
 		v.Findings = append(v.Findings, explainFinding(l, f, rep.Metadata))
+	}
+	if v.Reference == nil {
+		// An edit is always found against a reference: show it even without a match finding.
+		v.Reference = editRef
 	}
 	// The highest severity first: what a reviewer must see is at the top.
 	sort.SliceStable(v.Findings, func(a, b int) bool {
