@@ -53,6 +53,7 @@ var catalogEN = map[string]string{
 	"task.buyer":        "Buyer",
 	"task.merchant":     "Merchant",
 	"task.items":        "Items",
+	"task.jump_decide":  "Decide ↓",
 	"task.buyer_says":   "Buyer:",
 
 	"second.title":   "Second review (four eyes)",
@@ -333,6 +334,7 @@ var catalogZH = map[string]string{
 	"task.buyer":        "买家",
 	"task.merchant":     "商家",
 	"task.items":        "商品",
+	"task.jump_decide":  "去决定 ↓",
 	"task.buyer_says":   "买家描述：",
 
 	"second.title":   "二次审核（四眼原则）",
