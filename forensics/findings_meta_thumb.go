@@ -139,12 +139,7 @@ func compareOriented(th, main *Raster) (thumbComparison, bool) {
 		mw = mh * at
 		mx = (float64(main.W) - mw) / 2
 	}
-	gw, gh := thumbGridLong, thumbGridLong
-	if at >= 1 {
-		gh = max(4, int(math.Round(thumbGridLong/at)))
-	} else {
-		gw = max(4, int(math.Round(thumbGridLong*at)))
-	}
+	gw, gh := gridSize(at)
 	a := gridMeans(th, 0, 0, float64(th.W), float64(th.H), gw, gh)
 	b := gridMeans(main, mx, my, mw, mh, gw, gh)
 	ma, sa := meanStd(a)
@@ -152,11 +147,7 @@ func compareOriented(th, main *Raster) (thumbComparison, bool) {
 	if sa < thumbMinStd || sb < thumbMinStd {
 		return c, false
 	}
-	var cov float64
-	for i := range a {
-		cov += (a[i] - ma) * (b[i] - mb)
-	}
-	c.corr = cov / float64(len(a)) / (sa * sb)
+	c.corr = correlation(a, b, mb, sb)
 	// Residuals after fitting the thumbnail's tones to the picture's: b ≈ mb + k·(a-ma).
 	k := c.corr * sb / sa
 	resid := make([]float64, len(a))
@@ -192,6 +183,14 @@ func compareOriented(th, main *Raster) (thumbComparison, bool) {
 		}
 	}
 	return c, true
+}
+
+// gridSize is the comparison grid for a picture of the given aspect (width / height).
+func gridSize(aspect float64) (gw, gh int) {
+	if aspect >= 1 {
+		return thumbGridLong, max(4, int(math.Round(thumbGridLong/aspect)))
+	}
+	return max(4, int(math.Round(thumbGridLong*aspect))), thumbGridLong
 }
 
 // gridMeans box-averages the rectangle (x, y, w, h) of r into gw×gh cells.
@@ -297,12 +296,7 @@ type cropMatch struct {
 func findCrop(th, main *Raster) (cropMatch, bool) {
 	th = cropBars(th)
 	am := float64(main.W) / float64(main.H)
-	gw, gh := thumbGridLong, thumbGridLong
-	if am >= 1 {
-		gh = max(4, int(math.Round(thumbGridLong/am)))
-	} else {
-		gw = max(4, int(math.Round(thumbGridLong*am)))
-	}
+	gw, gh := gridSize(am)
 	b := gridMeans(main, 0, 0, float64(main.W), float64(main.H), gw, gh)
 	mb, sb := meanStd(b)
 	if sb < thumbMinStd {

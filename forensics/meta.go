@@ -281,9 +281,10 @@ func (fm *FileMetadata) pngText(keyword string) string {
 }
 
 // CaptureTime is when the photo says it was taken: EXIF DateTimeOriginal (else
-// DateTimeDigitized) with OffsetTimeOriginal and SubSecTimeOriginal, else the XMP
-// exif:DateTimeOriginal / photoshop:DateCreated. noOffset is true when no UTC offset was
-// given: the time is then wall-clock time in an unknown zone, returned as if UTC.
+// DateTimeDigitized) with OffsetTimeOriginal and SubSecTimeOriginal (or, lacking an offset,
+// the zone implied by the GPS time stamp), else the XMP exif:DateTimeOriginal /
+// photoshop:DateCreated. noOffset is true when no UTC offset is known: the time is then
+// wall-clock time in an unknown zone, returned as if UTC.
 func (fm *FileMetadata) CaptureTime() (t time.Time, noOffset bool, ok bool) {
 	if e := fm.EXIF; e != nil {
 		for _, c := range []struct{ when, offset, subsec string }{
@@ -291,6 +292,9 @@ func (fm *FileMetadata) CaptureTime() (t time.Time, noOffset bool, ok bool) {
 			{e.CreateDate, firstNonEmpty(e.OffsetTimeDigit, e.OffsetTime), ""},
 		} {
 			if t, noOff, ok := parseEXIFTime(c.when, c.offset, c.subsec); ok {
+				if noOff {
+					t, noOff = zoneFromGPS(t, e.GPSTime)
+				}
 				return t, noOff, true
 			}
 		}
@@ -303,6 +307,24 @@ func (fm *FileMetadata) CaptureTime() (t time.Time, noOffset bool, ok bool) {
 		}
 	}
 	return time.Time{}, false, false
+}
+
+// zoneFromGPS recovers the UTC offset of a wall-clock capture time from the GPS time stamp
+// (which is UTC) when the two agree to within two minutes of a whole quarter hour: a GPS fix
+// taken long before the shot would otherwise invent a zone. It returns the time unchanged,
+// still without offset, when they do not.
+func zoneFromGPS(local, gps time.Time) (time.Time, bool) {
+	if gps.IsZero() {
+		return local, true
+	}
+	diff := local.Sub(gps)
+	zone := diff.Round(15 * time.Minute)
+	if zone < -12*time.Hour || zone > 14*time.Hour || (diff-zone).Abs() > 2*time.Minute {
+		return local, true
+	}
+	l := local
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(),
+		time.FixedZone("", int(zone.Seconds()))), false
 }
 
 func firstNonEmpty(s ...string) string {

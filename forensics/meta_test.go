@@ -341,6 +341,19 @@ func TestEXIFParsing(t *testing.T) {
 			t.Errorf("gps = %+v", e.GPS)
 		}
 	})
+	t.Run("GPS time stamp gives the zone", func(t *testing.T) {
+		gps := time.Date(2025, 3, 1, 1, 14, 50, 0, time.UTC)
+		fm := &FileMetadata{EXIF: &ExifData{DateTimeOriginal: "2025:03:01 09:15:30", GPSTime: gps}}
+		at, noOffset, ok := fm.CaptureTime()
+		if !ok || noOffset || !at.Equal(time.Date(2025, 3, 1, 1, 15, 30, 0, time.UTC)) {
+			t.Errorf("capture time = %v (no offset %v)", at, noOffset)
+		}
+		// A fix taken an hour and a half earlier does not line up with a quarter hour.
+		fm.EXIF.GPSTime = gps.Add(-97 * time.Minute)
+		if _, noOffset, _ := fm.CaptureTime(); !noOffset {
+			t.Error("a stale GPS fix invented a zone")
+		}
+	})
 	t.Run("blank dates are not times", func(t *testing.T) {
 		for _, v := range []string{"0000:00:00 00:00:00", "    :  :     :  :  ", "", "2025:13:45 99:00:00"} {
 			if _, _, ok := parseEXIFTime(v, "", ""); ok {
