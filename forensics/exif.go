@@ -224,19 +224,19 @@ func (r *tiffReader) ifd0(entries []ifdEntry) {
 	for _, e := range entries {
 		switch e.tag {
 		case tagMake:
-			o.Make = r.str(e)
+			o.Make = r.jsonStr(e)
 		case tagModel:
-			o.Model = r.str(e)
+			o.Model = r.jsonStr(e)
 		case tagSoftware:
-			o.Software = r.str(e)
+			o.Software = r.jsonStr(e)
 		case tagArtist:
-			o.Artist = r.str(e)
+			o.Artist = r.jsonStr(e)
 		case tagCopyright:
-			o.Copyright = r.str(e)
+			o.Copyright = r.jsonStr(e)
 		case tagImageDescription:
-			o.ImageDescription = r.str(e)
+			o.ImageDescription = r.jsonStr(e)
 		case tagDateTime:
-			o.ModifyDate = r.str(e)
+			o.ModifyDate = r.jsonStr(e)
 		case tagOrientation:
 			if v, ok := r.uint(e, 0); ok && v <= 8 {
 				o.Orientation = int(v)
@@ -260,23 +260,23 @@ func (r *tiffReader) exifIFD(entries []ifdEntry) {
 	for _, e := range entries {
 		switch e.tag {
 		case tagDateTimeOriginal:
-			o.DateTimeOriginal = r.str(e)
+			o.DateTimeOriginal = r.jsonStr(e)
 		case tagDateTimeDigit:
-			o.CreateDate = r.str(e)
+			o.CreateDate = r.jsonStr(e)
 		case tagOffsetTime:
-			o.OffsetTime = r.str(e)
+			o.OffsetTime = r.jsonStr(e)
 		case tagOffsetTimeOrig:
-			o.OffsetTimeOrig = r.str(e)
+			o.OffsetTimeOrig = r.jsonStr(e)
 		case tagOffsetTimeDigit:
-			o.OffsetTimeDigit = r.str(e)
+			o.OffsetTimeDigit = r.jsonStr(e)
 		case tagSubSecTimeOrig:
-			o.SubSecTimeOrig = r.str(e)
+			o.SubSecTimeOrig = r.jsonStr(e)
 		case tagUserComment:
 			o.UserComment = r.userComment(e)
 		case tagLensMake:
-			o.LensMake = r.str(e)
+			o.LensMake = r.jsonStr(e)
 		case tagLensModel:
-			o.LensModel = r.str(e)
+			o.LensModel = r.jsonStr(e)
 		case tagPixelXDimension:
 			if v, ok := r.uint(e, 0); ok && v <= math.MaxInt32 {
 				o.PixelWidth = int(v)
@@ -303,9 +303,9 @@ func (r *tiffReader) gpsIFD(entries []ifdEntry) {
 	for _, e := range entries {
 		switch e.tag {
 		case tagGPSLatRef:
-			latRef = r.str(e)
+			latRef = r.jsonStr(e)
 		case tagGPSLonRef:
-			lonRef = r.str(e)
+			lonRef = r.jsonStr(e)
 		case tagGPSLat:
 			lat = r.rationals(e, 3)
 		case tagGPSLon:
@@ -313,7 +313,7 @@ func (r *tiffReader) gpsIFD(entries []ifdEntry) {
 		case tagGPSTimeStamp:
 			tod = r.rationals(e, 3)
 		case tagGPSDateStamp:
-			date = r.str(e)
+			date = r.jsonStr(e)
 		}
 	}
 	if la, ok := dmsToDegrees(lat, latRef, 90); ok {
@@ -410,7 +410,7 @@ func (r *tiffReader) rationals(e ifdEntry, n int) []float64 {
 }
 
 // str reads an ASCII entry (UNDEFINED and BYTE are accepted too: writers mix them up).
-func (r *tiffReader) str(e ifdEntry) string {
+func (r *tiffReader) jsonStr(e ifdEntry) string {
 	if e.value == nil {
 		return ""
 	}

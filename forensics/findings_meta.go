@@ -369,7 +369,7 @@ func recompressedFinding(fm *FileMetadata) *Finding {
 	if e := fm.EXIF; e != nil && e.PixelWidth > 0 && e.PixelHeight > 0 && fm.Width > 0 && fm.Height > 0 {
 		same := (e.PixelWidth == fm.Width && e.PixelHeight == fm.Height) || (e.PixelWidth == fm.Height && e.PixelHeight == fm.Width)
 		// Some cameras round the EXIF size to the sensor's block size; allow 16 px.
-		near := abs(e.PixelWidth-fm.Width) <= 16 && abs(e.PixelHeight-fm.Height) <= 16
+		near := metaAbs(e.PixelWidth-fm.Width) <= 16 && metaAbs(e.PixelHeight-fm.Height) <= 16
 		if !same && !near && fm.hasCameraEXIF() {
 			reasons = append(reasons, fmt.Sprintf("the camera's EXIF says %dx%d but the image is %dx%d (resized and re-saved)", e.PixelWidth, e.PixelHeight, fm.Width, fm.Height))
 			details["exif_size"] = fmt.Sprintf("%dx%d", e.PixelWidth, e.PixelHeight)
@@ -401,7 +401,7 @@ func recompressedFinding(fm *FileMetadata) *Finding {
 	}
 }
 
-func abs(v int) int {
+func metaAbs(v int) int {
 	if v < 0 {
 		return -v
 	}

@@ -16,9 +16,9 @@ import (
 	"time"
 )
 
-// testRaster builds the display-oriented raster of a decoded image quickly (luma only, box
+// metaRaster builds the display-oriented raster of a decoded image quickly (luma only, box
 // average), the way the decoder hands it to MetadataFindings.
-func testRaster(img image.Image, orientation int) *Raster {
+func metaRaster(img image.Image, orientation int) *Raster {
 	yc, ok := img.(*image.YCbCr)
 	if !ok {
 		return RasterFromImage(img, orientation, 256, false)
@@ -54,10 +54,10 @@ func decodeForTest(t testing.TB, data []byte) *Raster {
 	if err != nil {
 		return nil // broken pixels: the thumbnail check is skipped, as in production
 	}
-	return testRaster(img, Orientation(data))
+	return metaRaster(img, Orientation(data))
 }
 
-func codes(fs []Finding) []string {
+func metaCodes(fs []Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.Code+"/"+string(f.Severity))
@@ -111,7 +111,7 @@ func TestCameraPhotosHaveNoForgeryOrAIFinding(t *testing.T) {
 			fs := MetadataFindings(fm, decodeForTest(t, data), Times{})
 			if want, ok := editedAfterCapture[rel]; ok {
 				if findingByCode(fs, want) == nil {
-					t.Errorf("want %s, got %v", want, codes(fs))
+					t.Errorf("want %s, got %v", want, metaCodes(fs))
 				}
 				return
 			}
@@ -177,13 +177,13 @@ func TestAIFilesAreFlagged(t *testing.T) {
 			fs := MetadataFindings(fm, nil, Times{})
 			f := findingByCode(fs, tc.code)
 			if f == nil || f.Severity != tc.sev {
-				t.Fatalf("want %s/%s, got %v", tc.code, tc.sev, codes(fs))
+				t.Fatalf("want %s/%s, got %v", tc.code, tc.sev, metaCodes(fs))
 			}
 			if tc.code == CodeContentCredentials && !strings.Contains(f.Message, "not verified") {
 				t.Errorf("message does not say the signature is unverified: %s", f.Message)
 			}
 			if findingByCode(fs, CodeMetadataMissing) != nil {
-				t.Errorf("AI or credentialed file also reported as missing metadata: %v", codes(fs))
+				t.Errorf("AI or credentialed file also reported as missing metadata: %v", metaCodes(fs))
 			}
 		})
 	}
@@ -243,12 +243,12 @@ func jpegWithThumbnail(t *testing.T, main, thumb image.Image) []byte {
 	tiff := buildTIFF(le, &tiffIFD{
 		entries: []tiffEntry{asciiEntry(tagMake, "Canon"), asciiEntry(tagModel, "EOS"),
 			{tag: tagExifIFD, sub: &tiffIFD{entries: []tiffEntry{rationalEntry(le, tagExposureTime, [2]uint32{1, 60})}}}},
-		next: &tiffIFD{thumb: encodeJPEG(t, thumb, 85)},
+		next: &tiffIFD{thumb: metaJPEG(t, thumb, 85)},
 	})
-	return withSegments(encodeJPEG(t, main, 90), exifSegment(tiff))
+	return withSegments(metaJPEG(t, main, 90), exifSegment(tiff))
 }
 
-func scaled(img image.Image, w, h int) *image.RGBA {
+func scaledCopy(img image.Image, w, h int) *image.RGBA {
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
 	b := img.Bounds()
 	for y := range h {
@@ -260,7 +260,7 @@ func scaled(img image.Image, w, h int) *image.RGBA {
 }
 
 func TestThumbnailMismatch(t *testing.T) {
-	main := testImage(480, 320)
+	main := metaTestImage(480, 320)
 	other := image.NewRGBA(image.Rect(0, 0, 480, 320))
 	for y := range 320 {
 		for x := range 480 {
@@ -275,7 +275,7 @@ func TestThumbnailMismatch(t *testing.T) {
 	draw.Draw(painted, painted.Bounds(), main, image.Point{}, draw.Src)
 	draw.Draw(painted, image.Rect(320, 40, 440, 140), image.NewUniform(color.RGBA{250, 250, 250, 255}), image.Point{}, draw.Src)
 	letterbox := image.NewRGBA(image.Rect(0, 0, 160, 120))
-	draw.Draw(letterbox, image.Rect(0, 7, 160, 113), scaled(main, 160, 106), image.Point{}, draw.Src)
+	draw.Draw(letterbox, image.Rect(0, 7, 160, 113), scaledCopy(main, 160, 106), image.Point{}, draw.Src)
 	tests := []struct {
 		name      string
 		mainImg   image.Image
@@ -284,11 +284,11 @@ func TestThumbnailMismatch(t *testing.T) {
 		wantCrop  bool
 		wantPaint bool
 	}{
-		{"same picture", main, scaled(main, 160, 107), "", false, false},
+		{"same picture", main, scaledCopy(main, 160, 107), "", false, false},
 		{"letterboxed thumbnail of the same picture", main, letterbox, "", false, false},
-		{"different picture", other, scaled(main, 160, 107), SeverityHigh, false, false},
-		{"painted after capture", painted, scaled(main, 160, 107), SeverityMedium, false, true},
-		{"cropped after capture", image.Image(main).(*image.RGBA).SubImage(image.Rect(120, 80, 420, 280)), scaled(main, 160, 107), SeverityLow, true, false},
+		{"different picture", other, scaledCopy(main, 160, 107), SeverityHigh, false, false},
+		{"painted after capture", painted, scaledCopy(main, 160, 107), SeverityMedium, false, true},
+		{"cropped after capture", image.Image(main).(*image.RGBA).SubImage(image.Rect(120, 80, 420, 280)), scaledCopy(main, 160, 107), SeverityLow, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -332,7 +332,7 @@ func TestEditingSoftwareAndOtherFindings(t *testing.T) {
 		return append([]tiffEntry{asciiEntry(tagMake, "Xiaomi"), asciiEntry(tagModel, "14"),
 			{tag: tagExifIFD, sub: &tiffIFD{entries: []tiffEntry{rationalEntry(le, tagExposureTime, [2]uint32{1, 60})}}}}, extra...)
 	}
-	jpg := encodeJPEG(t, testImage(64, 48), 90)
+	jpg := metaJPEG(t, metaTestImage(64, 48), 90)
 	tests := []struct {
 		name  string
 		data  []byte
@@ -341,28 +341,28 @@ func TestEditingSoftwareAndOtherFindings(t *testing.T) {
 		{"Meitu in Artist", withSegments(jpg, exifSegment(buildTIFF(le, &tiffIFD{entries: camera(asciiEntry(tagArtist, "Meitu"))}))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeEditingSoftware); f == nil || f.Severity != SeverityMedium || !strings.Contains(f.Message, "Meitu") {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
 		{"GIMP weighs low", withSegments(jpg, exifSegment(buildTIFF(le, &tiffIFD{entries: camera(asciiEntry(tagSoftware, "GIMP 2.10.34"))}))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeEditingSoftware); f == nil || f.Severity != SeverityLow {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
 		{"phone firmware is not an editor", withSegments(jpg, exifSegment(buildTIFF(le, &tiffIFD{entries: camera(asciiEntry(tagSoftware, "MediaTek Camera Application"))}))),
 			func(t *testing.T, fs []Finding) {
 				if len(fs) != 0 {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
 		{"libgd comment is a converter", withSegments(jpg, jpegSegment(0xFE, []byte("CREATOR: gd-jpeg v1.0 (using IJG JPEG v62), quality = 80"))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeEditingSoftware); f == nil || f.Severity != SeverityInfo {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 				if f := findingByCode(fs, CodeMetadataMissing); f == nil || f.Severity != SeverityLow {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
 		{"EXIF size differs from the image", withSegments(jpg, exifSegment(buildTIFF(le, &tiffIFD{entries: []tiffEntry{asciiEntry(tagMake, "Apple"),
@@ -371,23 +371,23 @@ func TestEditingSoftwareAndOtherFindings(t *testing.T) {
 				{tag: tagPixelYDimension, typ: exifTypeLong, count: 1, data: le.AppendUint32(nil, 3024)}}}}}}))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeRecompressed); f == nil || !strings.Contains(f.Message, "4032x3024") {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
-		{"PNG at a phone screen size", encodePNG(t, image.NewGray(image.Rect(0, 0, 1170, 2532))),
+		{"PNG at a phone screen size", metaPNG(t, image.NewGray(image.Rect(0, 0, 1170, 2532))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeScreenshot); f == nil || f.Severity != SeverityLow {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 				if f := findingByCode(fs, CodeMetadataMissing); f == nil || f.Severity != SeverityInfo {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
-		{"iOS screenshot XMP", withChunks(encodePNG(t, image.NewGray(image.Rect(0, 0, 30, 20))), pngChunk("iTXt", []byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"+
+		{"iOS screenshot XMP", withChunks(metaPNG(t, image.NewGray(image.Rect(0, 0, 30, 20))), pngChunk("iTXt", []byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"+
 			`<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/"><exif:UserComment><rdf:Alt><rdf:li xml:lang="x-default">Screenshot</rdf:li></rdf:Alt></exif:UserComment></rdf:Description></rdf:RDF></x:xmpmeta>`))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeScreenshot); f == nil || f.Severity != SeverityMedium {
-					t.Errorf("findings %v", codes(fs))
+					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
 	}

@@ -267,10 +267,10 @@ func cropBars(r *Raster) *Raster {
 		right--
 	}
 	// Letterbox bars come in symmetric pairs; a dark sky alone is not a bar.
-	if abs(top-(r.H-bottom)) > 2 {
+	if metaAbs(top-(r.H-bottom)) > 2 {
 		top, bottom = 0, r.H
 	}
-	if abs(left-(r.W-right)) > 2 {
+	if metaAbs(left-(r.W-right)) > 2 {
 		left, right = 0, r.W
 	}
 	if top == 0 && bottom == r.H && left == 0 && right == r.W {

@@ -49,11 +49,11 @@ func bench12MPFiles(b *testing.B) ([]byte, []byte, *Raster) {
 				{tag: tagGPSIFD, sub: &tiffIFD{entries: []tiffEntry{asciiEntry(tagGPSLatRef, "N"),
 					rationalEntry(le, tagGPSLat, [2]uint32{31, 1}, [2]uint32{14, 1}, [2]uint32{0, 1}),
 					asciiEntry(tagGPSLonRef, "E"), rationalEntry(le, tagGPSLon, [2]uint32{121, 1}, [2]uint32{28, 1}, [2]uint32{0, 1})}}}},
-			next: &tiffIFD{thumb: encodeJPEG(b, scaled(img, 160, 120), 80)},
+			next: &tiffIFD{thumb: metaJPEG(b, scaledCopy(img, 160, 120), 80)},
 		})
 		xmp := `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="17.4.1" xmp:CreateDate="2025-03-01T09:15:30+08:00"/></rdf:RDF></x:xmpmeta>`
 		bench12MP.withEXIF = withSegments(bench12MP.plain, exifSegment(tiff), xmpSegment(xmp))
-		bench12MP.raster = testRaster(img, 6)
+		bench12MP.raster = metaRaster(img, 6)
 	})
 	return bench12MP.plain, bench12MP.withEXIF, bench12MP.raster
 }

@@ -128,7 +128,7 @@ func buildTIFF(order binary.ByteOrder, ifd0 *tiffIFD) []byte {
 
 // testImage is a small picture with structure: a gradient, a dark square and a few
 // blobs at irregular places, so that crops and shifts of it do not look alike.
-func testImage(w, h int) *image.RGBA {
+func metaTestImage(w, h int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	blobs := [][3]int{{15, 20, 9}, {70, 15, 7}, {85, 70, 11}, {40, 85, 6}, {60, 45, 5}} // x%, y%, radius%
 	for y := range h {
@@ -149,7 +149,7 @@ func testImage(w, h int) *image.RGBA {
 	return img
 }
 
-func encodeJPEG(t testing.TB, img image.Image, q int) []byte {
+func metaJPEG(t testing.TB, img image.Image, q int) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: q}); err != nil {
@@ -182,7 +182,7 @@ func xmpSegment(packet string) []byte {
 	return jpegSegment(0xE1, append([]byte("http://ns.adobe.com/xap/1.0/\x00"), packet...))
 }
 
-func encodePNG(t testing.TB, img image.Image) []byte {
+func metaPNG(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {

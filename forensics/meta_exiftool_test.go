@@ -89,7 +89,7 @@ func TestMetadataAgreesWithExiftool(t *testing.T) {
 			tally[field] = ft
 		}
 		ft.compared++
-		w := strings.TrimSpace(str(want))
+		w := strings.TrimSpace(jsonStr(want))
 		if w == "0" && (field == "ThumbnailLength" || field == "Orientation") {
 			w = "" // exiftool prints an absent or empty thumbnail as length 0
 		}
@@ -103,7 +103,7 @@ func TestMetadataAgreesWithExiftool(t *testing.T) {
 		disagreements = append(disagreements, fmt.Sprintf("%s %s: exiftool %q, ours %q", file, field, w, got))
 	}
 	for _, e := range entries {
-		file := str(e["SourceFile"])
+		file := jsonStr(e["SourceFile"])
 		data, err := os.ReadFile(filepath.Join(metaTestdata, file))
 		if err != nil {
 			t.Fatal(err)
@@ -135,14 +135,14 @@ func TestMetadataAgreesWithExiftool(t *testing.T) {
 			}
 		}
 		if lat, ok := e["Composite:GPSLatitude"]; ok {
-			check(file, "GPS", fmt.Sprintf("%.6f,%.6f", num(lat), num(e["Composite:GPSLongitude"])), gpsString(fm.Report.GPS))
+			check(file, "GPS", fmt.Sprintf("%.6f,%.6f", jsonNum(lat), jsonNum(e["Composite:GPSLongitude"])), gpsString(fm.Report.GPS))
 		}
 		check(file, "CreatorTool", e["XMP-xmp:CreatorTool"], fm.Report.CreatorTool)
 		check(file, "DigitalSourceType", e["XMP-iptcExt:DigitalSourceType"], fm.Report.DigitalSourceType)
 		for k, v := range e {
 			// exiftool names the property "Aigc".
 			if strings.EqualFold(k, "XMP-TC260:AIGC") {
-				check(file, "TC260:AIGC", labelString(parseAIGCJSON(str(v))), labelString(fm.AIGC))
+				check(file, "TC260:AIGC", labelString(parseAIGCJSON(jsonStr(v))), labelString(fm.AIGC))
 			}
 		}
 		if v, ok := e["File:Comment"]; ok && fm.JPEG != nil {
@@ -186,7 +186,7 @@ var exiftoolKnownDifferences = map[string]string{
 	"exif-samples/jpg/tests/35-empty.jpg Software": "exiftool JSON number formatting",
 }
 
-func str(v any) string {
+func jsonStr(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -204,16 +204,16 @@ func strList(v any) []string {
 	if l, ok := v.([]any); ok {
 		var out []string
 		for _, x := range l {
-			out = append(out, str(x))
+			out = append(out, jsonStr(x))
 		}
 		return out
 	}
-	return []string{str(v)}
+	return []string{jsonStr(v)}
 }
 
-func num(v any) float64 {
+func jsonNum(v any) float64 {
 	var f float64
-	fmt.Sscan(str(v), &f)
+	fmt.Sscan(jsonStr(v), &f)
 	return f
 }
 

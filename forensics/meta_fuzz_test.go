@@ -59,7 +59,7 @@ func FuzzReadMetadata(f *testing.F) {
 
 func FuzzWalkJPEG(f *testing.F) {
 	seedFiles(f, "corrupt/*.jpg", "exif-samples/jpg/xmp/BlueSquare.jpg", "c2pa/adobe-20220124-C.jpg")
-	f.Add(withSegments(encodeJPEG(f, testImage(8, 8), 50), jpegSegment(0xEB, []byte("JP\x00\x01\x00\x00\x00\x01\x00\x00\x00\x10jumb"))))
+	f.Add(withSegments(metaJPEG(f, metaTestImage(8, 8), 50), jpegSegment(0xEB, []byte("JP\x00\x01\x00\x00\x00\x01\x00\x00\x00\x10jumb"))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := walkJPEG(data)
 		if s.width < 0 || s.height < 0 {

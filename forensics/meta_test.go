@@ -216,7 +216,7 @@ func TestOrientation(t *testing.T) {
 		}
 	}
 	t.Run("no EXIF reads as 1", func(t *testing.T) {
-		if got := Orientation(encodeJPEG(t, testImage(16, 16), 90)); got != 1 {
+		if got := Orientation(metaJPEG(t, metaTestImage(16, 16), 90)); got != 1 {
 			t.Errorf("got %d", got)
 		}
 	})
@@ -228,10 +228,10 @@ func TestOrientation(t *testing.T) {
 }
 
 func TestEstimateQualityInvertsIJGScaling(t *testing.T) {
-	img := testImage(32, 32)
+	img := metaTestImage(32, 32)
 	for _, q := range []int{5, 10, 25, 50, 51, 75, 85, 90, 95, 99, 100} {
 		t.Run(fmt.Sprintf("q%d", q), func(t *testing.T) {
-			fm, err := ReadMetadata(encodeJPEG(t, img, q))
+			fm, err := ReadMetadata(metaJPEG(t, img, q))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,7 +425,7 @@ func TestXMPParsing(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			data := withSegments(encodeJPEG(t, testImage(16, 16), 90), xmpSegment(tc.packet))
+			data := withSegments(metaJPEG(t, metaTestImage(16, 16), 90), xmpSegment(tc.packet))
 			fm, err := ReadMetadata(data)
 			if err != nil {
 				t.Fatal(err)
@@ -456,7 +456,7 @@ func TestExtendedXMPAcrossSegments(t *testing.T) {
 	}
 	half := len(ext) / 2
 	// Second half first: readers must place parts by offset.
-	data := withSegments(encodeJPEG(t, testImage(16, 16), 90), xmpSegment(main), part(half, ext[half:]), part(0, ext[:half]))
+	data := withSegments(metaJPEG(t, metaTestImage(16, 16), 90), xmpSegment(main), part(half, ext[half:]), part(0, ext[:half]))
 	fm, err := ReadMetadata(data)
 	if err != nil {
 		t.Fatal(err)
@@ -510,14 +510,14 @@ func TestC2PAContainers(t *testing.T) {
 			segs = append(segs, jpegSegment(0xEB, append(p, rest[:n]...)))
 			rest = rest[n:]
 		}
-		fm, err := ReadMetadata(withSegments(encodeJPEG(t, testImage(16, 16), 90), segs...))
+		fm, err := ReadMetadata(withSegments(metaJPEG(t, metaTestImage(16, 16), 90), segs...))
 		if err != nil {
 			t.Fatal(err)
 		}
 		check(t, fm)
 	})
 	t.Run("PNG caBX", func(t *testing.T) {
-		fm, err := ReadMetadata(withChunks(encodePNG(t, testImage(16, 16)), pngChunk("caBX", store)))
+		fm, err := ReadMetadata(withChunks(metaPNG(t, metaTestImage(16, 16)), pngChunk("caBX", store)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -544,7 +544,7 @@ func TestC2PAContainers(t *testing.T) {
 }
 
 func TestPNGText(t *testing.T) {
-	base := encodePNG(t, testImage(16, 16))
+	base := metaPNG(t, metaTestImage(16, 16))
 	zlibBytes := func(s string) []byte {
 		var b bytes.Buffer
 		w := zlib.NewWriter(&b)
