@@ -39,11 +39,13 @@ func decodeJSON(r *http.Request, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		if err == nil {
-			return &claim.Error{Code: codeMalformed, Message: "the body holds more than one JSON value"}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return bodyError(err, "")
 		}
-		return jsonError(err)
+		return &claim.Error{Code: codeMalformed, Message: "the body holds something after its JSON object", Err: err}
 	}
 	return nil
 }

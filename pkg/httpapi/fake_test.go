@@ -287,7 +287,18 @@ type request struct {
 
 func do(t *testing.T, h http.Handler, r request) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(r.method, r.path, bytes.NewReader(r.body))
+	return serve(h, r, httptest.NewRequest(r.method, r.path, bytes.NewReader(r.body)))
+}
+
+// doChunked sends the body without a declared length, as a chunked upload would.
+func doChunked(t *testing.T, h http.Handler, r request) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(r.method, r.path, io.NopCloser(bytes.NewReader(r.body)))
+	req.ContentLength = -1
+	return serve(h, r, req)
+}
+
+func serve(h http.Handler, r request, req *http.Request) *httptest.ResponseRecorder {
 	if r.key != "" {
 		req.Header.Set("Authorization", "Bearer "+r.key)
 	}

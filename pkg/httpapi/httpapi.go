@@ -19,7 +19,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/refundguard/refundguard/pkg/adjudicate"
 	"github.com/refundguard/refundguard/pkg/claim"
@@ -87,9 +86,9 @@ type Options struct {
 	// Logger receives access logs and the causes of internal errors (default: discarded).
 	Logger *slog.Logger
 	Limits Limits
-	// Registry receives the HTTP and service metrics served at /metrics. Nil creates a
-	// private registry that also carries the Go runtime and process collectors; pass your
-	// own to add collectors (NewAnalysisMetrics, for one) before or after New.
+	// Registry receives the HTTP and service metrics and is what /metrics serves. Nil
+	// creates one with NewRegistry; pass your own (from NewRegistry) to share it with
+	// NewAnalysisMetrics and any other collector.
 	Registry *prometheus.Registry
 	// Now is the clock for request latencies (default time.Now).
 	Now func() time.Time
@@ -142,8 +141,7 @@ func New(opts Options) *API {
 		a.now = time.Now
 	}
 	if a.registry == nil {
-		a.registry = prometheus.NewRegistry()
-		a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		a.registry = NewRegistry()
 	}
 	statsTimeout := opts.StatsTimeout
 	if statsTimeout <= 0 {

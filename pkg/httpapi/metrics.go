@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/refundguard/refundguard/pkg/claim"
@@ -17,6 +18,42 @@ import (
 // latencyBuckets reach a minute: a request with nine 20 MB photos over a slow uplink is
 // legitimately slow, and lumping it into +Inf would hide it.
 var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// NewRegistry returns a private Prometheus registry with the Go runtime and process
+// collectors, for New's Options.Registry and NewAnalysisMetrics to share.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// AnalysisMetrics turns the analysis workers' reports into a histogram of job durations by
+// outcome. It implements adjudicate.Observer; hand it to adjudicate.Config.Observer and
+// register it on the registry /metrics serves.
+type AnalysisMetrics struct {
+	durations *prometheus.HistogramVec
+}
+
+// analysisBuckets span a small photo (tens of ms) to a slow 50 MP one against many references.
+var analysisBuckets = []float64{.05, .1, .25, .5, 1, 2, 4, 8, 15, 30, 60, 120}
+
+// NewAnalysisMetrics registers refundguard_analysis_duration_seconds{outcome} on reg.
+func NewAnalysisMetrics(reg prometheus.Registerer) *AnalysisMetrics {
+	m := &AnalysisMetrics{durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "refundguard",
+		Subsystem: "analysis",
+		Name:      "duration_seconds",
+		Help:      "Forensic analysis job runs by outcome (done, retry, failed, released), with their duration.",
+		Buckets:   analysisBuckets,
+	}, []string{"outcome"})}
+	reg.MustRegister(m.durations)
+	return m
+}
+
+// AnalysisFinished records one job run.
+func (m *AnalysisMetrics) AnalysisFinished(outcome string, d time.Duration) {
+	m.durations.WithLabelValues(outcome).Observe(d.Seconds())
+}
 
 // httpMetrics are the per-request series. Routes are labelled by template, never by raw
 // path, so label cardinality is bounded by the route table.
