@@ -323,9 +323,11 @@ func readActions(b *jumbfBox, info *C2PAManifestInfo, p *jumbfParser) {
 	}
 }
 
-// aiSourceTypes are the IPTC digital source types that mean "made by a generative model"
-// (https://cv.iptc.org/newscodes/digitalsourcetype/).
-var aiSourceTypes = []string{"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia", "compositeSynthetic"}
+// aiSourceTypes are the IPTC digital source types that mean "made by an algorithm"
+// (https://cv.iptc.org/newscodes/digitalsourcetype/): generative models, composites with
+// their output, and purely algorithmic pictures. compositeSynthetic is left out: it covers
+// ordinary CGI composites too.
+var aiSourceTypes = []string{"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia"}
 
 // isAISourceType reports whether a digitalSourceType value (a full IPTC URI or the bare
 // term) declares AI generation.

@@ -29,7 +29,7 @@ var exiftoolArgs = []string{
 	"-Make", "-Model", "-Software", "-Orientation", "-Artist", "-ImageDescription", "-DateTimeOriginal",
 	"-OffsetTimeOriginal", "-SubSecTimeOriginal", "-UserComment", "-GPSLatitude", "-GPSLongitude",
 	"-ThumbnailLength", "-ImageWidth", "-ImageHeight", "-CreatorTool", "-DigitalSourceType", "-XMP-TC260:all",
-	"-Comment", "-HistorySoftwareAgent", "-HistoryAction",
+	"-Comment", "-HistorySoftwareAgent", "-HistoryAction", "-WriterName",
 	"aigc", "c2pa", "corrupt", "exif-samples",
 }
 
@@ -151,6 +151,9 @@ func TestMetadataAgreesWithExiftool(t *testing.T) {
 				got = fm.JPEG.Comments[0]
 			}
 			check(file, "Comment", v, got)
+		}
+		if v, ok := e["Photoshop:WriterName"]; ok && fm.JPEG != nil {
+			check(file, "Photoshop WriterName", v, fm.JPEG.IRBWriter)
 		}
 		if v, ok := e["XMP-xmpMM:HistorySoftwareAgent"]; ok {
 			var agents []string

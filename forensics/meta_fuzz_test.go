@@ -9,7 +9,8 @@ import (
 
 // Fuzz targets for every metadata parser. Seeds: small real files from testdata/meta (their
 // metadata heads), the synthetic builders' output, and the committed corpus under
-// testdata/fuzz/<Target>/. Run one with e.g. `go test ./forensics -run '^$' -fuzz FuzzParseEXIF -fuzztime 60s`.
+// testdata/fuzz/<Target>/. Run one with e.g.
+// `go test ./forensics -run '^$' -fuzz FuzzParseEXIF -fuzztime 60s -fuzzminimizetime 5s`.
 
 // maxSeed caps seed sizes: the fuzzer minimises every new interesting input, which takes
 // minutes on inputs of tens of kilobytes and stalls the run.

@@ -307,6 +307,15 @@ func TestEXIFParsing(t *testing.T) {
 			t.Errorf("user comment %q artist %q", e.UserComment, e.Artist)
 		}
 	})
+	t.Run("TC260 label in UserComment", func(t *testing.T) {
+		e := ParseEXIF(buildTIFF(le, &tiffIFD{entries: []tiffEntry{
+			{tag: tagExifIFD, sub: &tiffIFD{entries: []tiffEntry{undefinedEntry(tagUserComment, append([]byte("ASCII\x00\x00\x00"), tc260JSON...))}}},
+		}}))
+		l := findAIGCLabel(&FileMetadata{EXIF: e})
+		if l == nil || l.Source != "exif:UserComment" || l.ReservedCode2 != "r2" {
+			t.Errorf("label = %+v", l)
+		}
+	})
 	t.Run("IFD loop is detected", func(t *testing.T) {
 		b := buildTIFF(le, &tiffIFD{entries: []tiffEntry{asciiEntry(tagMake, "X")}})
 		// Point IFD0's next-IFD offset back at IFD0.
@@ -604,6 +613,19 @@ func TestPNGText(t *testing.T) {
 					t.Errorf("make %q generators %+v", fm.Report.Make, detectGenerators(fm))
 				}
 			}},
+		{"ImageMagick raw EXIF profile", [][]byte{pngChunk("zTXt", append([]byte("Raw profile type exif\x00\x00"), func() []byte {
+			tiff := append([]byte("Exif\x00\x00"), buildTIFF(binary.BigEndian, &tiffIFD{entries: []tiffEntry{asciiEntry(tagMake, "FUJIFILM")}})...)
+			var b bytes.Buffer
+			w := zlib.NewWriter(&b)
+			fmt.Fprintf(w, "\nexif\n%8d\n%x\n", len(tiff), tiff)
+			w.Close()
+			return b.Bytes()
+		}()...))},
+			func(t *testing.T, fm *FileMetadata) {
+				if fm.Report.Make != "FUJIFILM" {
+					t.Errorf("make = %q", fm.Report.Make)
+				}
+			}},
 		{"zlib bomb is refused", [][]byte{pngChunk("zTXt", append([]byte("prompt\x00\x00"), zlibBytes(strings.Repeat("A", maxPNGTextValue+10))...))},
 			func(t *testing.T, fm *FileMetadata) {
 				if len(fm.PNGText) != 0 || len(fm.Warnings) == 0 {
@@ -698,5 +720,38 @@ func TestReadMetadataSurvivesDamage(t *testing.T) {
 				t.Fatalf("whole file: %v", err)
 			}
 		})
+	}
+}
+
+func TestPhotoshopResources(t *testing.T) {
+	// VersionInfo (0x0421): version, hasRealMergedData, writer name as a Unicode string.
+	writer := "Adobe Photoshop"
+	vi := []byte{0, 0, 0, 1, 1}
+	vi = binary.BigEndian.AppendUint32(vi, uint32(len(writer)))
+	for _, r := range writer {
+		vi = binary.BigEndian.AppendUint16(vi, uint16(r))
+	}
+	iptc := []byte{0x1C, 2, 0x41, 0, 9}
+	iptc = append(iptc, "Photoshop"...)
+	block := func(id uint16, data []byte) []byte {
+		b := append([]byte("8BIM"), byte(id>>8), byte(id), 0, 0) // empty Pascal name, padded
+		b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+		b = append(b, data...)
+		if len(data)%2 == 1 {
+			b = append(b, 0)
+		}
+		return b
+	}
+	irb := append(block(0x0404, iptc), block(0x0421, vi)...)
+	data := withSegments(metaJPEG(t, metaTestImage(16, 16), 90), jpegSegment(0xED, append([]byte("Photoshop 3.0\x00"), irb...)))
+	fm, err := ReadMetadata(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fm.JPEG.IRBWriter != writer || fm.JPEG.IPTC["OriginatingProgram"] != "Photoshop" {
+		t.Errorf("writer %q iptc %v", fm.JPEG.IRBWriter, fm.JPEG.IPTC)
+	}
+	if f := editingSoftwareFinding(fm); f == nil || f.Severity != SeverityMedium {
+		t.Errorf("finding %+v", f)
 	}
 }
