@@ -337,8 +337,8 @@ func TestEvidenceStreaming(t *testing.T) {
 			t.Errorf("Content-Type %q", ct)
 		}
 	})
-	t.Run("buyers may not fetch photos", func(t *testing.T) {
-		rec := do(t, api, request{method: "GET", path: "/v1/evidence/e1/content", key: "buyer-key"})
+	t.Run("buyers may not fetch heatmaps", func(t *testing.T) {
+		rec := do(t, api, request{method: "GET", path: "/v1/evidence/e1/heatmap", key: "buyer-key"})
 		if rec.Code != 403 {
 			t.Errorf("%d", rec.Code)
 		}

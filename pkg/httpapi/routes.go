@@ -34,12 +34,12 @@ type route struct {
 }
 
 var (
-	public       []claim.Role
-	admins       = []claim.Role{claim.RoleAdmin}
-	buyers       = []claim.Role{claim.RoleBuyer}
-	merchants    = []claim.Role{claim.RoleMerchant}
-	everyone     = []claim.Role{claim.RoleBuyer, claim.RoleMerchant, claim.RoleReviewer, claim.RoleAdmin}
-	evidenceView = []claim.Role{claim.RoleMerchant, claim.RoleReviewer, claim.RoleAdmin}
+	public      []claim.Role
+	admins      = []claim.Role{claim.RoleAdmin}
+	buyers      = []claim.Role{claim.RoleBuyer}
+	merchants   = []claim.Role{claim.RoleMerchant}
+	everyone    = []claim.Role{claim.RoleBuyer, claim.RoleMerchant, claim.RoleReviewer, claim.RoleAdmin}
+	heatmapView = []claim.Role{claim.RoleMerchant, claim.RoleReviewer, claim.RoleAdmin}
 )
 
 // routeTable is every endpoint of the API. /openapi.json documents exactly these (a test
@@ -67,8 +67,10 @@ func (a *API) routeTable() []route {
 		{http.MethodPost, "/v1/claims/{id}/evidence", buyers, bodyMultipart, a.addEvidence},
 		{http.MethodPost, "/v1/claims/{id}/withdraw", buyers, bodyNone, a.withdraw},
 
-		{http.MethodGet, "/v1/evidence/{id}/content", evidenceView, bodyNone, a.evidenceContent},
-		{http.MethodGet, "/v1/evidence/{id}/heatmap", evidenceView, bodyNone, a.evidenceHeatmap},
+		// A buyer may fetch its own photos back (the service checks whose they are), never a
+		// heatmap: it would show a forger what was caught.
+		{http.MethodGet, "/v1/evidence/{id}/content", everyone, bodyNone, a.evidenceContent},
+		{http.MethodGet, "/v1/evidence/{id}/heatmap", heatmapView, bodyNone, a.evidenceHeatmap},
 	}
 }
 
