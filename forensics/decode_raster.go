@@ -38,6 +38,7 @@ type rasterGrid struct {
 	ys, ye     []int   // per raster row: source rows [ys, ye)
 	t          Transform
 	r          *Raster
+	pend       [3][]float32 // finished stored rows not yet placed (flushRows of each plane)
 }
 
 // newRasterGrid prepares an ow×oh raster (before orientation) of a fullW×fullH stored
@@ -78,7 +79,7 @@ func (g *rasterGrid) cellArea(ox, oy int) int {
 // sumRow adds to acc, per raster column, the sum of one source row's samples. The row
 // holds one sample per 1<<shift source columns (subsampled chroma); a sample is counted
 // once for every source column it covers, as the per-pixel reference does.
-func (g *rasterGrid) sumRow(acc []uint32, row []byte, shift uint) {
+func sumRow[T uint8 | uint32](g *rasterGrid, acc []uint32, row []T, shift uint) {
 	if shift == 0 {
 		for ox := range acc {
 			var s uint32
@@ -106,6 +107,22 @@ func (g *rasterGrid) sumRow(acc []uint32, row []byte, shift uint) {
 	}
 }
 
+// addColumns adds a source row to per-column sums, weight times. Summing a raster row's
+// source rows column by column first and splitting into cells once per raster row keeps
+// the per-pixel work to one add in a loop the compiler keeps tight.
+func addColumns(col []uint32, row []byte, weight uint32) {
+	col = col[:len(row)]
+	if weight == 1 {
+		for x, v := range row {
+			col[x] += uint32(v)
+		}
+		return
+	}
+	for x, v := range row {
+		col[x] += uint32(v) * weight
+	}
+}
+
 // sumRow3 is sumRow for interleaved 3-sample pixels (libjpeg's YCbCr output).
 func (g *rasterGrid) sumRow3(accY, accCb, accCr []uint32, row []byte) {
 	for ox := range accY {
@@ -122,46 +139,106 @@ func (g *rasterGrid) sumRow3(accY, accCb, accCr []uint32, row []byte) {
 	}
 }
 
-// flush writes raster row oy from integer sums (nil chroma sums write neutral chroma).
-func (g *rasterGrid) flush(oy int, accY, accCb, accCr []uint32) {
-	r := g.r
-	for ox := range accY {
-		i := g.index(ox, oy)
-		n := float64(g.cellArea(ox, oy))
-		r.Y[i] = float32(float64(accY[ox]) / n)
-		if r.Cb != nil {
+// flushRows is how many finished stored rows are held before being written to their
+// oriented place: for the rotations, a stored row is a column of the raster, and writing 16
+// rows at once fills whole cache lines instead of touching one float per line.
+const flushRows = 16
+
+// flush finishes raster row oy from its cells' sums (nil chroma sums give neutral chroma)
+// and clears the sums.
+func flush[T uint32 | float64](g *rasterGrid, oy int, accY, accCb, accCr []T) {
+	if g.pend[0] == nil {
+		g.pend[0] = make([]float32, flushRows*g.ow)
+		if g.r.Cb != nil {
+			g.pend[1], g.pend[2] = make([]float32, flushRows*g.ow), make([]float32, flushRows*g.ow)
+		}
+	}
+	k := oy % flushRows
+	py := g.pend[0][k*g.ow : (k+1)*g.ow]
+	rows := float64(g.ye[oy] - g.ys[oy])
+	for ox, v := range accY {
+		py[ox] = float32(float64(v) / (rows * float64(g.xe[ox]-g.xs[ox])))
+	}
+	if g.r.Cb != nil {
+		pcb, pcr := g.pend[1][k*g.ow:(k+1)*g.ow], g.pend[2][k*g.ow:(k+1)*g.ow]
+		for ox := range accY {
 			if accCb == nil {
-				r.Cb[i], r.Cr[i] = 128, 128
-			} else {
-				r.Cb[i] = float32(float64(accCb[ox]) / n)
-				r.Cr[i] = float32(float64(accCr[ox]) / n)
+				pcb[ox], pcr[ox] = 128, 128
+				continue
 			}
+			n := rows * float64(g.xe[ox]-g.xs[ox])
+			pcb[ox] = float32(float64(accCb[ox]) / n)
+			pcr[ox] = float32(float64(accCr[ox]) / n)
 		}
 	}
 	clear(accY)
 	clear(accCb)
 	clear(accCr)
+	if k == flushRows-1 || oy == g.oh-1 {
+		g.place(oy-k, k+1)
+	}
+}
+
+// place writes n pending stored rows starting at oy0 to their oriented positions. Along a
+// stored row the oriented index moves by a constant step, and so it does from one stored
+// row to the next, so only three cells go through the transform.
+func (g *rasterGrid) place(oy0, n int) {
+	i0 := g.index(0, oy0)
+	dx, dy := 0, 0
+	if g.ow > 1 {
+		dx = g.index(1, oy0) - i0
+	}
+	if n > 1 {
+		dy = g.index(0, oy0+1) - i0
+	}
+	planes := [3][]float32{g.r.Y, g.r.Cb, g.r.Cr}
+	for p, dst := range planes {
+		if dst == nil {
+			continue
+		}
+		src := g.pend[p]
+		for ox := range g.ow {
+			i := i0 + ox*dx
+			for k := range n {
+				dst[i+k*dy] = src[k*g.ow+ox]
+			}
+		}
+	}
 }
 
 // fillYCbCr builds the raster from a YCbCr image's planes (JPEG, lossy WebP).
 func (g *rasterGrid) fillYCbCr(m *image.YCbCr) {
 	kx, ky := chromaShift(m.SubsampleRatio)
-	accY := make([]uint32, g.ow)
-	var accCb, accCr []uint32
+	cw := (g.srcW-1)>>kx + 1
+	accY, colY := make([]uint32, g.ow), make([]uint32, g.srcW)
+	var accCb, accCr, colCb, colCr []uint32
 	if g.r.Cb != nil {
 		accCb, accCr = make([]uint32, g.ow), make([]uint32, g.ow)
+		colCb, colCr = make([]uint32, cw), make([]uint32, cw)
 	}
 	for oy := range g.oh {
-		for y := g.ys[oy]; y < g.ye[oy]; y++ {
-			g.sumRow(accY, m.Y[y*m.YStride:y*m.YStride+g.srcW], 0)
-			if accCb != nil {
-				c := (y >> ky) * m.CStride
-				cw := (g.srcW-1)>>kx + 1
-				g.sumRow(accCb, m.Cb[c:c+cw], kx)
-				g.sumRow(accCr, m.Cr[c:c+cw], kx)
-			}
+		y0, y1 := g.ys[oy], g.ye[oy]
+		for y := y0; y < y1; y++ {
+			addColumns(colY, m.Y[y*m.YStride:y*m.YStride+g.srcW], 1)
 		}
-		g.flush(oy, accY, accCb, accCr)
+		sumRow(g, accY, colY, 0)
+		clear(colY)
+		if accCb == nil {
+			flush(g, oy, accY, nil, nil)
+			continue
+		}
+		// Each chroma row counts once per source row of this raster row it serves.
+		for cy := y0 >> ky; cy <= (y1-1)>>ky; cy++ {
+			n := uint32(min(y1, (cy+1)<<ky) - max(y0, cy<<ky))
+			c := cy * m.CStride
+			addColumns(colCb, m.Cb[c:c+cw], n)
+			addColumns(colCr, m.Cr[c:c+cw], n)
+		}
+		sumRow(g, accCb, colCb, kx)
+		sumRow(g, accCr, colCr, kx)
+		clear(colCb)
+		clear(colCr)
+		flush(g, oy, accY, accCb, accCr)
 	}
 }
 
@@ -184,12 +261,14 @@ func chromaShift(s image.YCbCrSubsampleRatio) (kx, ky uint) {
 
 // fillGray builds the raster from a grey plane.
 func (g *rasterGrid) fillGray(m *image.Gray) {
-	acc := make([]uint32, g.ow)
+	acc, col := make([]uint32, g.ow), make([]uint32, g.srcW)
 	for oy := range g.oh {
 		for y := g.ys[oy]; y < g.ye[oy]; y++ {
-			g.sumRow(acc, m.Pix[y*m.Stride:y*m.Stride+g.srcW], 0)
+			addColumns(col, m.Pix[y*m.Stride:y*m.Stride+g.srcW], 1)
 		}
-		g.flush(oy, acc, nil, nil)
+		sumRow(g, acc, col, 0)
+		clear(col)
+		flush(g, oy, acc, nil, nil)
 	}
 }
 
@@ -199,7 +278,6 @@ func (g *rasterGrid) fillGray(m *image.Gray) {
 func (g *rasterGrid) fillFloat(row func(y int, ly, lcb, lcr []float64)) {
 	ly, lcb, lcr := make([]float64, g.srcW), make([]float64, g.srcW), make([]float64, g.srcW)
 	accY, accCb, accCr := make([]float64, g.ow), make([]float64, g.ow), make([]float64, g.ow)
-	r := g.r
 	for oy := range g.oh {
 		for y := g.ys[oy]; y < g.ye[oy]; y++ {
 			row(y, ly, lcb, lcr)
@@ -212,17 +290,7 @@ func (g *rasterGrid) fillFloat(row func(y int, ly, lcb, lcr []float64)) {
 				accY[ox], accCb[ox], accCr[ox] = accY[ox]+sy, accCb[ox]+sb, accCr[ox]+sr
 			}
 		}
-		for ox := range accY {
-			i := g.index(ox, oy)
-			n := float64(g.cellArea(ox, oy))
-			r.Y[i] = float32(accY[ox] / n)
-			if r.Cb != nil {
-				r.Cb[i], r.Cr[i] = float32(accCb[ox]/n), float32(accCr[ox]/n)
-			}
-		}
-		clear(accY)
-		clear(accCb)
-		clear(accCr)
+		flush(g, oy, accY, accCb, accCr)
 	}
 }
 

@@ -199,10 +199,10 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 			if comps == 3 {
 				g.sumRow3(accY, accCb, accCr, row)
 			} else {
-				g.sumRow(accY, row, 0)
+				sumRow(g, accY, row, 0)
 			}
 			if y == g.ye[oy]-1 {
-				g.flush(oy, accY, accCb, accCr)
+				flush(g, oy, accY, accCb, accCr)
 				oy++
 			}
 			y++

@@ -1,0 +1,198 @@
+package forensics
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmarks for decoding and hashing a 12 MP photo. The compared runs are alternated in
+// one loop and their ratios reported from the same run:
+//
+//	go test -run '^$' -bench 'Decode12MP|HashStages12MP' -benchtime 20x ./forensics
+//	CGO_ENABLED=0 go test -run '^$' -bench Decode12MP -benchtime 20x ./forensics
+
+var (
+	photo12MPOnce sync.Once
+	photo12MP     []byte
+)
+
+// syntheticPhoto12MP is a deterministic 4000×3000 photo-like JPEG (4:2:0, quality 90):
+// smooth lighting, objects with edges, fine texture and sensor-like noise, so the file
+// (about 4 MB) and its decoding cost resemble a phone photo's.
+func syntheticPhoto12MP(b *testing.B) []byte {
+	photo12MPOnce.Do(func() {
+		const w, h = 4000, 3000
+		img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+		rng := rand.New(rand.NewPCG(12, 34))
+		type disc struct{ x, y, r, l, cb, cr float64 }
+		discs := make([]disc, 60)
+		for i := range discs {
+			discs[i] = disc{rng.Float64() * w, rng.Float64() * h, 80 + rng.Float64()*500,
+				40 + rng.Float64()*180, 90 + rng.Float64()*76, 90 + rng.Float64()*76}
+		}
+		for y := range h {
+			for x := range w {
+				fx, fy := float64(x), float64(y)
+				l := 110 + 50*math.Sin(fx/900)*math.Cos(fy/700) + 12*math.Sin(fx/7+fy/11)*math.Sin(fy/5)
+				for _, d := range discs {
+					if dx, dy := fx-d.x, fy-d.y; dx*dx+dy*dy < d.r*d.r {
+						l = d.l + 15*math.Sin((fx+fy)/3)
+					}
+				}
+				l += rng.NormFloat64() * 3
+				img.Y[y*img.YStride+x] = uint8(min(max(l, 0), 255))
+			}
+		}
+		for cy := range h / 2 {
+			for cx := range w / 2 {
+				fx, fy := float64(cx*2), float64(cy*2)
+				cb, cr := 128+20*math.Sin(fx/1300), 128+20*math.Cos(fy/1100)
+				for _, d := range discs {
+					if dx, dy := fx-d.x, fy-d.y; dx*dx+dy*dy < d.r*d.r {
+						cb, cr = d.cb, d.cr
+					}
+				}
+				img.Cb[cy*img.CStride+cx], img.Cr[cy*img.CStride+cx] = uint8(cb), uint8(cr)
+			}
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			panic(err)
+		}
+		photo12MP = buf.Bytes()
+	})
+	b.SetBytes(int64(len(photo12MP)))
+	return photo12MP
+}
+
+// measure runs f once and returns its wall time and bytes allocated.
+func measure(f func()) (time.Duration, uint64) {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	f()
+	d := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	return d, m1.TotalAlloc - m0.TotalAlloc
+}
+
+// decodedSize is the bytes of image/jpeg's planes for the photo: the "decoded image".
+func decodedSize(img image.Image) float64 {
+	m := img.(*image.YCbCr)
+	return float64(len(m.Y) + len(m.Cb) + len(m.Cr))
+}
+
+// BenchmarkDecode12MP alternates image/jpeg.Decode, Decode with the pure-Go backend and
+// Decode with libjpeg-turbo (when built), each followed by ComputeHashes for the "photo"
+// figures. Reported: ms per decode, ratios to image/jpeg, and bytes allocated per photo
+// (decode + raster + hashes) over the size of the decoded image.
+func BenchmarkDecode12MP(b *testing.B) {
+	data := syntheticPhoto12MP(b)
+	ctx := context.Background()
+	ref, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := decodedSize(ref)
+	ref = nil
+	var tStd, tGo, tTurbo, tGoPhoto, tTurboPhoto time.Duration
+	var aGoPhoto, aTurboPhoto uint64
+	n := 0
+	for b.Loop() {
+		d, _ := measure(func() {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		})
+		tStd += d
+		for _, pure := range []bool{true, false} {
+			if !pure && !libjpegTurboBuilt {
+				continue
+			}
+			var dec *Decoded
+			dt, _ := measure(func() {
+				if dec, err = (Decoder{PureGo: pure}).Decode(ctx, data); err != nil {
+					b.Fatal(err)
+				}
+			})
+			ht, alloc := measure(func() { ComputeHashes(dec) })
+			// allocation of decode + hashes: measure the decode's alone again
+			_, decAlloc := measure(func() { _, _ = (Decoder{PureGo: pure}).Decode(ctx, data) })
+			if pure {
+				tGo, tGoPhoto, aGoPhoto = tGo+dt, tGoPhoto+dt+ht, aGoPhoto+alloc+decAlloc
+			} else {
+				tTurbo, tTurboPhoto, aTurboPhoto = tTurbo+dt, tTurboPhoto+dt+ht, aTurboPhoto+alloc+decAlloc
+			}
+		}
+		n++
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(n) }
+	b.ReportMetric(ms(tStd), "imagejpeg-ms")
+	b.ReportMetric(ms(tGo), "go-decode-ms")
+	b.ReportMetric(float64(tGo)/float64(tStd), "go-decode/imagejpeg")
+	b.ReportMetric(float64(tGoPhoto)/float64(tStd), "go-photo/imagejpeg")
+	b.ReportMetric(float64(aGoPhoto)/float64(n)/size, "go-alloc/decoded")
+	b.ReportMetric(float64(aGoPhoto)/float64(n)/1e6, "go-alloc-MB")
+	if libjpegTurboBuilt {
+		b.ReportMetric(ms(tTurbo), "turbo-decode-ms")
+		b.ReportMetric(float64(tTurbo)/float64(tStd), "turbo-decode/imagejpeg")
+		b.ReportMetric(float64(tTurboPhoto)/float64(tStd), "turbo-photo/imagejpeg")
+		b.ReportMetric(float64(aTurboPhoto)/float64(n)/size, "turbo-alloc/decoded")
+		b.ReportMetric(float64(aTurboPhoto)/float64(n)/1e6, "turbo-alloc-MB")
+	}
+	b.ReportMetric(size/1e6, "decoded-MB")
+}
+
+// BenchmarkHashStages12MP times each stage after image/jpeg's decode, alternated in one
+// loop: building the work raster from the planes, PDQ (box to 512 px, Jarosz, DCT,
+// dihedral variants), pHash + dHash from the 64×64 grey image, and ComputeHashes whole.
+// Ratios are to the decode in the same loop.
+func BenchmarkHashStages12MP(b *testing.B) {
+	data := syntheticPhoto12MP(b)
+	var tDecode, tRaster, tPDQ, tSmall, tAll time.Duration
+	n := 0
+	for b.Loop() {
+		var img image.Image
+		d, _ := measure(func() { img, _ = jpeg.Decode(bytes.NewReader(data)) })
+		tDecode += d
+		var r *Raster
+		d, _ = measure(func() { r = RasterFromImage(img, 6, WorkSide, true) })
+		tRaster += d
+		d, _ = measure(func() {
+			pw, ph := rasterSize(r.W, r.H, pdqInputSide)
+			PDQFromLuma(boxLuma(r.Y, r.W, r.H, pw, ph), pw, ph)
+		})
+		tPDQ += d
+		all, _ := measure(func() { HashRaster(r) })
+		tAll += all
+		tSmall += all - d
+		n++
+	}
+	per := func(t time.Duration) float64 { return float64(t.Microseconds()) / 1000 / float64(n) }
+	b.ReportMetric(per(tDecode), "decode-ms")
+	b.ReportMetric(per(tRaster), "raster-ms")
+	b.ReportMetric(per(tPDQ), "pdq-ms")
+	b.ReportMetric(per(tSmall), "phash+dhash-ms")
+	b.ReportMetric(per(tAll), "hashes-ms")
+	b.ReportMetric(float64(tRaster+tAll)/float64(tDecode), "raster+hashes/decode")
+}
+
+// BenchmarkRasterFromPlanes12MP is the work-raster stage alone, on a decoded 12 MP photo.
+func BenchmarkRasterFromPlanes12MP(b *testing.B) {
+	img, err := jpeg.Decode(bytes.NewReader(syntheticPhoto12MP(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		RasterFromImage(img, 6, WorkSide, true)
+	}
+}
