@@ -371,4 +371,12 @@ func TestReferenceImages(t *testing.T) {
 	if len(imgs.Images) != 1 || imgs.Images[0].SKU != "SKU-1" || imgs.Images[0].Kind != claim.ImageCatalog {
 		t.Errorf("images %+v", imgs)
 	}
+	t.Run("a SKU with an encoded slash and spaces", func(t *testing.T) {
+		rec := do(t, api, multipartRequest(t, "POST", "/v1/products/CASE%2FBLUE%20XL/images", "merchant-key", photo("a.jpg", []byte("x"))))
+		var imgs imagesDTO
+		_ = json.Unmarshal(rec.Body.Bytes(), &imgs)
+		if rec.Code != 201 || imgs.Images[0].SKU != "CASE/BLUE XL" {
+			t.Errorf("%d %s", rec.Code, rec.Body)
+		}
+	})
 }

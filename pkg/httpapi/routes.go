@@ -95,6 +95,10 @@ func (a *API) buildEngine() *gin.Engine {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.ContextWithFallback = false
+	// Match on the escaped path so an id may carry an encoded slash (SKU "A/B" arrives as
+	// A%2FB); parameters are unescaped for the handlers.
+	e.UseRawPath = true
+	e.UnescapePathValues = true
 	// No proxy is trusted unless the wiring says so: ClientIP is the peer address.
 	_ = e.SetTrustedProxies(nil)
 
