@@ -5,50 +5,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/refundguard/refundguard/pkg/claim"
+	"github.com/refundguard/refundguard/pkg/store/storetest"
 )
 
-// postgresBase is the CI database (.ci/setup starts it); tests skip the PostgreSQL half with a
-// message when it is not reachable.
-const postgresBase = "host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable"
-
-// testClock is a settable clock shared by a test and the store under test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+func newTestClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC))
 }
 
 // env is one store under test with its clock and a way to reopen it on the same database.
 type env struct {
 	*Store
-	clock *testClock
+	clock *storetest.Clock
 	dsn   string
 }
 
@@ -69,10 +40,10 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func eachDialect(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		fn(t, openEnv(t, filepath.Join(t.TempDir(), "refundguard.db")))
+		fn(t, openEnv(t, storetest.SQLite(t)))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		fn(t, openEnv(t, freshPostgresSchema(t)))
+		fn(t, openEnv(t, storetest.Postgres(t)))
 	})
 }
 
@@ -81,32 +52,6 @@ func openEnv(t *testing.T, dsn string) *env {
 	e := &env{clock: newTestClock(), dsn: dsn}
 	e.Store = e.reopen(t)
 	return e
-}
-
-// freshPostgresSchema creates a schema of its own for this test and returns a DSN whose
-// search_path points at it; the schema is dropped afterwards.
-func freshPostgresSchema(t *testing.T) string {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at 127.0.0.1:5432 (%v); CI starts it with .ci/setup", err)
-	}
-	conn.Close()
-	admin, err := gorm.Open(postgres.Open(postgresBase), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Skipf("PostgreSQL not usable: %v", err)
-	}
-	schema := "rg_test_" + strings.TrimPrefix(newID("s"), "s_")
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Skipf("cannot create a test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		if db, err := admin.DB(); err == nil {
-			db.Close()
-		}
-	})
-	return postgresBase + " search_path=" + schema
 }
 
 // fixture builds the rows most tests need: an order and a claim on it.

@@ -128,6 +128,18 @@ func (s *Store) CompleteJob(ctx context.Context, job claim.AnalysisJob) error {
 	return nil
 }
 
+// RequeueLeased returns every leased job to the queue at once, whoever holds it. Only for a
+// database no other live instance uses: on SQLite, at start, the previous process is gone
+// and waiting for its leases to expire would only delay its interrupted work.
+func (s *Store) RequeueLeased(ctx context.Context) (int64, error) {
+	res := s.write(ctx).Model(&jobRow{}).Where("lease_token <> '' AND failed = ?", false).
+		Updates(map[string]any{"lease_owner": "", "lease_token": "", "lease_expires_at": nil})
+	if res.Error != nil {
+		return 0, s.translate(res.Error, "analysis jobs")
+	}
+	return res.RowsAffected, nil
+}
+
 // GetJob returns the analysis job with id.
 func (s *Store) GetJob(ctx context.Context, id string) (claim.AnalysisJob, error) {
 	var row jobRow

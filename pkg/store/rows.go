@@ -156,7 +156,7 @@ type auditRow struct {
 	Actor    string    `gorm:"size:200;not null"`
 	Action   string    `gorm:"size:64;not null"`
 	Entity   string    `gorm:"size:32;not null;index:audit_events_entity,priority:1"`
-	EntityID string    `gorm:"size:64;not null;index:audit_events_entity,priority:2"`
+	EntityID string    `gorm:"size:255;not null;index:audit_events_entity,priority:2"`
 	Before   string    `gorm:"type:text;not null"`
 	After    string    `gorm:"type:text;not null"`
 	PrevHash string    `gorm:"size:64;not null"`
