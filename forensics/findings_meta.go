@@ -377,6 +377,17 @@ func recompressedFinding(fm *FileMetadata) *Finding {
 		}
 	}
 	if fm.hasCameraEXIF() {
+		// Camera firmware writes the EXIF APP1 segment first (DCF); libjpeg-based software
+		// that keeps EXIF writes its JFIF APP0 header before it. In exif-samples every file
+		// with JFIF first was resized or re-saved, and no untouched camera file has it.
+		if m := fm.JPEG.APPMarkers; len(m) >= 2 && m[0] == "APP0" && slices.Contains(m, "APP1") && fm.JPEG.JFIF {
+			reasons = append(reasons, "a JFIF header precedes the camera's EXIF block, as software re-saving the file writes it")
+			conf = max(conf, 0.5)
+		}
+		if fm.JPEG.AdobeAPP14 {
+			reasons = append(reasons, "an Adobe APP14 segment follows the camera's EXIF (written by Adobe software on save)")
+			conf = max(conf, 0.6)
+		}
 		for _, t := range editorTraces(fm) {
 			if t.class >= editorDeveloper || t.class == editorConverter {
 				q := fmt.Sprintf("re-saved by %s after capture (quality about %d)", t.name, fm.JPEG.Quality.Quality)

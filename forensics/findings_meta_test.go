@@ -374,6 +374,18 @@ func TestEditingSoftwareAndOtherFindings(t *testing.T) {
 					t.Errorf("findings %v", metaCodes(fs))
 				}
 			}},
+		{"JFIF header before the camera's EXIF", withSegments(jpg, jpegSegment(0xE0, []byte("JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")), exifSegment(buildTIFF(le, &tiffIFD{entries: camera()}))),
+			func(t *testing.T, fs []Finding) {
+				if f := findingByCode(fs, CodeRecompressed); f == nil || f.Severity != SeverityLow || !strings.Contains(f.Message, "JFIF") {
+					t.Errorf("findings %v", metaCodes(fs))
+				}
+			}},
+		{"EXIF first, JFIF after (as some phones write) is fine", withSegments(jpg, exifSegment(buildTIFF(le, &tiffIFD{entries: camera()})), jpegSegment(0xE0, []byte("JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"))),
+			func(t *testing.T, fs []Finding) {
+				if len(fs) != 0 {
+					t.Errorf("findings %v", metaCodes(fs))
+				}
+			}},
 		{"PNG at a phone screen size", metaPNG(t, image.NewGray(image.Rect(0, 0, 1170, 2532))),
 			func(t *testing.T, fs []Finding) {
 				if f := findingByCode(fs, CodeScreenshot); f == nil || f.Severity != SeverityLow {
