@@ -44,9 +44,9 @@ func TestServiceErrorsBecomeProblems(t *testing.T) {
 		{"invalid with field", claim.FieldError("amount", "above the order's amount"), 422, claim.CodeInvalid, "amount", "above the order's amount"},
 		{"conflict", claim.Errorf(claim.CodeConflict, "claim is closed"), 409, claim.CodeConflict, "", "claim is closed"},
 		{"unavailable", claim.Errorf(claim.CodeUnavailable, "database is down"), 503, claim.CodeUnavailable, "", "database is down"},
-		{"internal error hides its message", claim.Wrap(errors.New("pq: password=hunter2"), claim.CodeInternal, "select failed at row 12"), 500, claim.CodeInternal, "", "an internal error occurred"},
-		{"uncoded error is internal", errors.New("disk /var/lib/x full"), 500, claim.CodeInternal, "", "an internal error occurred"},
-		{"unknown code is internal", &claim.Error{Code: "weird", Message: "do not show me"}, 500, claim.CodeInternal, "", "an internal error occurred"},
+		{"internal error hides its message", claim.Wrap(errors.New("pq: password=hunter2"), claim.CodeInternal, "select failed at row 12"), 500, claim.CodeInternal, "", internalDetail},
+		{"uncoded error is internal", errors.New("disk /var/lib/x full"), 500, claim.CodeInternal, "", internalDetail},
+		{"unknown code is internal", &claim.Error{Code: "weird", Message: "do not show me"}, 500, claim.CodeInternal, "", internalDetail},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,30 +58,30 @@ type Problem struct {
 	RequestID string     `json:"request_id,omitempty"`
 }
 
-// problemFor builds the body for err. Anything that is not a coded *claim.Error, and any
-// internal error, gets a generic detail: causes are logged, never shown.
+// problemFor builds the body for err. Only a coded *claim.Error with a known, non-internal
+// code shows its message and field; anything else is an internal error with a generic
+// detail: causes are logged, never shown.
 func problemFor(err error) Problem {
 	code := claim.ErrorCode(err)
 	if _, known := statusByCode[code]; !known {
 		code = claim.CodeInternal
 	}
 	status := statusOf(code)
-	p := Problem{
-		Type:   problemTypePrefix + string(code),
-		Title:  http.StatusText(status),
-		Status: status,
-		Code:   code,
-		Detail: claim.ErrorMessage(err),
-	}
+	p := Problem{Type: problemTypePrefix + string(code), Title: http.StatusText(status), Status: status, Code: code}
 	var ce *claim.Error
-	if errors.As(err, &ce) && code != claim.CodeInternal {
-		p.Field = ce.Field
+	if code == claim.CodeInternal || !errors.As(err, &ce) {
+		p.Detail = internalDetail
+		return p
 	}
-	if code == claim.CodeInternal {
-		p.Detail = claim.ErrorMessage(nil)
+	p.Detail, p.Field = ce.Message, ce.Field
+	if p.Detail == "" {
+		p.Detail = p.Title
 	}
 	return p
 }
+
+// internalDetail is all a client learns about a server-side failure.
+const internalDetail = "an internal error occurred; quote the request_id when reporting it"
 
 // writeError answers with err as problem JSON, logging the cause of server-side failures.
 // It aborts the chain so no later handler writes after it.
