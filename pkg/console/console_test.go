@@ -408,6 +408,7 @@ func TestLanguageSwitch(t *testing.T) {
 		{"refuses to leave the console", "to=en&back=https%3A%2F%2Fevil.example%2F", "/console/", "en"},
 		{"refuses protocol-relative addresses", "to=en&back=%2F%2Fevil.example%2Fconsole%2F", "/console/", "en"},
 		{"refuses paths outside the console", "to=en&back=%2Fv1%2Fclaims", "/console/", "en"},
+		{"refuses dot segments out of the console", "to=en&back=%2Fconsole%2F..%2Fv1%2Fclaims", "/console/", "en"},
 		{"unknown languages become English", "to=xx&back=%2Fconsole%2F", "/console/", "en"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -99,11 +100,22 @@ func (c *Console) switchLanguage(w http.ResponseWriter, r *http.Request) {
 
 func safeBack(back string) string {
 	u, err := url.Parse(back)
-	if err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, basePath+"/") ||
-		strings.HasPrefix(back, "//") || strings.Contains(back, `\`) {
+	if err != nil || u.IsAbs() || u.Host != "" || strings.HasPrefix(back, "//") || strings.Contains(back, `\`) {
 		return basePath + "/"
 	}
-	return u.RequestURI()
+	// Clean first: "/console/../v1" must not lead out of the console.
+	p := path.Clean("/" + u.Path)
+	if p != basePath && !strings.HasPrefix(p, basePath+"/") {
+		return basePath + "/"
+	}
+	if strings.HasSuffix(u.Path, "/") && p != "/" {
+		p += "/"
+	}
+	if p == basePath {
+		p = basePath + "/"
+	}
+	out := url.URL{Path: p, RawQuery: u.RawQuery}
+	return out.RequestURI()
 }
 
 // queue lists open and leased tasks, filtered by kind and route.
