@@ -268,7 +268,12 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, s session) {
 func decisionInput(f decisionForm, claimed claim.Money) (adjudicate.DecisionInput, string) {
 	in := adjudicate.DecisionInput{Outcome: claim.Outcome(f.Outcome), Note: f.Note}
 	switch in.Outcome {
-	case claim.OutcomeApprove, claim.OutcomeRequestEvidence:
+	case claim.OutcomeApprove:
+	case claim.OutcomeRequestEvidence:
+		// The buyer is told what to send; an empty request would leave them guessing.
+		if f.Note == "" {
+			return in, "decide.need_request"
+		}
 	case claim.OutcomePartial:
 		v, err := parseAmount(f.Amount, claimed.Currency)
 		if err != nil {

@@ -201,6 +201,7 @@ var catalogEN = map[string]string{
 	"decide.partial_too_much": "A partial refund must be less than the amount claimed; approve for the full amount.",
 	"decide.need_reason":      "Choose a reason for the rejection.",
 	"decide.need_outcome":     "Choose an outcome.",
+	"decide.need_request":     "Say in the note what the buyer should send (it is shown to them).",
 
 	"record.title":            "Buyer's record (all merchants)",
 	"record.claims":           "Claims",
@@ -482,6 +483,7 @@ var catalogZH = map[string]string{
 	"decide.partial_too_much": "部分退款必须少于申请金额；如需全额请选择同意。",
 	"decide.need_reason":      "请选择驳回理由。",
 	"decide.need_outcome":     "请选择一个结果。",
+	"decide.need_request":     "请在备注中说明买家需要补充什么（买家会看到）。",
 
 	"record.title":            "买家记录（所有商家）",
 	"record.claims":           "申请",

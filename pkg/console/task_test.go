@@ -80,6 +80,7 @@ func TestDecisionForm(t *testing.T) {
 		{"partial with words", url.Values{"outcome": {"partial"}, "amount": {"half"}}, http.StatusBadRequest, "Enter the partial amount", 0},
 		{"partial of the whole claim", url.Values{"outcome": {"partial"}, "amount": {"4599"}}, http.StatusBadRequest, "must be less than the amount claimed", 0},
 		{"reject without a reason", url.Values{"outcome": {"reject"}}, http.StatusBadRequest, "Choose a reason", 0},
+		{"request evidence without saying what", url.Values{"outcome": {"request_evidence"}, "note": {"  "}}, http.StatusBadRequest, "Say in the note what the buyer should send", 0},
 		{"partial refund", url.Values{"outcome": {"partial"}, "amount": {"1,000.50"}}, http.StatusSeeOther, "", 100050},
 		{"approve", url.Values{"outcome": {"approve"}}, http.StatusSeeOther, "", 0},
 		{"request evidence", url.Values{"outcome": {"request_evidence"}, "note": {"photo of the box"}}, http.StatusSeeOther, "", 0},
@@ -99,7 +100,7 @@ func TestDecisionForm(t *testing.T) {
 				if !strings.Contains(p.body, tt.wantText) {
 					t.Errorf("page does not say %q", tt.wantText)
 				}
-				if note := tt.form.Get("note"); note != "" && !strings.Contains(p.body, ">"+note+"</textarea>") {
+				if note := strings.TrimSpace(tt.form.Get("note")); note != "" && !strings.Contains(p.body, ">"+note+"</textarea>") {
 					t.Error("the note typed was lost")
 				}
 				if len(f.svc.decisions) != 0 {
