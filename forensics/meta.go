@@ -9,10 +9,10 @@ import (
 )
 
 // Metadata reading: ReadMetadata walks a file's container (JPEG markers, PNG chunks, WebP
-// RIFF chunks) once, without decoding pixels, and parses what it finds: EXIF (IFD0, Exif,
-// GPS, thumbnail), XMP (including JPEG extended XMP), PNG text chunks, Photoshop image
-// resources and IPTC, C2PA manifests (JUMBF/CBOR; signatures not verified) and the JPEG
-// quantisation tables. Every parser is bounded and tolerant: a malformed block yields a
+// RIFF chunks, HEIF boxes) once, without decoding pixels, and parses what it finds: EXIF
+// (IFD0, Exif, GPS, thumbnail), XMP (including JPEG extended XMP), PNG text chunks,
+// Photoshop image resources and IPTC, C2PA manifests (JUMBF/CBOR; signatures not verified)
+// and the JPEG quantisation tables. Every parser is bounded and tolerant: a malformed block yields a
 // warning and whatever could be read, never a panic or an error for the whole file.
 
 // FileMetadata is what ReadMetadata found in one file: the report's Metadata plus the raw
@@ -63,10 +63,10 @@ type JPEGInfo struct {
 	ReachedScan  bool // the walk reached the first scan (the header is complete)
 }
 
-// ReadMetadata reads the metadata of a JPEG, PNG or WebP file (GIF, HEIF, AVIF: format and,
-// for GIF, dimensions only). It returns an *Error with code unsupported_format when the
-// bytes are none of these; damaged metadata inside a known format is not an error but
-// Warnings. The input is not modified; Thumbnail points into it.
+// ReadMetadata reads the metadata of a JPEG, PNG, WebP, HEIF or AVIF file (GIF: format and
+// dimensions only; HEIF/AVIF: EXIF and XMP items and the image size). It returns an *Error
+// with code unsupported_format when the bytes are none of these; damaged metadata inside a
+// known format is not an error but Warnings. The input is not modified; Thumbnail points into it.
 func ReadMetadata(data []byte) (*FileMetadata, error) {
 	fm := &FileMetadata{Format: containerFormat(data)}
 	var tiff, xmp []byte
@@ -96,7 +96,10 @@ func ReadMetadata(data []byte) (*FileMetadata, error) {
 		fm.Width = int(binary.LittleEndian.Uint16(data[6:]))
 		fm.Height = int(binary.LittleEndian.Uint16(data[8:]))
 	case "heif", "avif":
-		// Metadata in ISO-BMFF items is not read (see the package doc).
+		h := walkHEIF(data)
+		fm.Width, fm.Height = h.width, h.height
+		tiff, xmp = h.exif, h.xmp
+		fm.Warnings = append(fm.Warnings, h.warnings...)
 	default:
 		return nil, newError(ErrCodeUnsupportedFormat, nil, "not a JPEG, PNG, WebP, GIF, HEIF or AVIF file")
 	}
@@ -215,7 +218,11 @@ func (fm *FileMetadata) report() *Metadata {
 	m := &Metadata{}
 	if e := fm.EXIF; e != nil {
 		m.Make, m.Model, m.Software = e.Make, e.Model, e.Software
-		m.Orientation = e.Orientation
+		// In HEIF the irot/imir properties orient the picture and the EXIF tag is only
+		// informational; reporting it would suggest a rotation nobody applied.
+		if fm.Format != "heif" && fm.Format != "avif" {
+			m.Orientation = e.Orientation
+		}
 		m.GPS = e.GPS
 	}
 	m.HasThumbnail = len(fm.Thumbnail) > 0

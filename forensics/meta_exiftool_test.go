@@ -25,7 +25,7 @@ var updateMeta = flag.Bool("update-meta", false, "regenerate testdata/meta/exift
 const exiftoolGolden = "exiftool.json"
 
 var exiftoolArgs = []string{
-	"-j", "-G1", "-n", "-r", "-ext", "jpg", "-ext", "jpeg", "-ext", "png", "-ext", "webp",
+	"-j", "-G1", "-n", "-r", "-ext", "jpg", "-ext", "jpeg", "-ext", "png", "-ext", "webp", "-ext", "heic", "-ext", "heif",
 	"-Make", "-Model", "-Software", "-Orientation", "-Artist", "-ImageDescription", "-DateTimeOriginal",
 	"-OffsetTimeOriginal", "-SubSecTimeOriginal", "-UserComment", "-GPSLatitude", "-GPSLongitude",
 	"-ThumbnailLength", "-ImageWidth", "-ImageHeight", "-CreatorTool", "-DigitalSourceType", "-XMP-TC260:all",

@@ -10,7 +10,7 @@ import (
 // Fuzz targets for every metadata parser. Seeds: small real files from testdata/meta (their
 // metadata heads), the synthetic builders' output, and the committed corpus under
 // testdata/fuzz/<Target>/. Run one with e.g.
-// `go test ./forensics -run '^$' -fuzz FuzzParseEXIF -fuzztime 60s -fuzzminimizetime 5s`.
+// `go test ./forensics -run '^$' -fuzz FuzzParseEXIF -fuzztime 60s -fuzzminimizetime 200x`.
 
 // maxSeed caps seed sizes: the fuzzer minimises every new interesting input, which takes
 // minutes on inputs of tens of kilobytes and stalls the run.
@@ -45,7 +45,7 @@ func checkReport(t *testing.T, fm *FileMetadata) {
 }
 
 func FuzzReadMetadata(f *testing.F) {
-	seedFiles(f, "corrupt/*.jpg", "exif-samples/jpg/invalid/image01137.jpg", "exif-samples/jpg/Canon_40D.jpg", "aigc/mj-1.png", "aigc/flux-1.png")
+	seedFiles(f, "corrupt/*.jpg", "exif-samples/jpg/invalid/image01137.jpg", "exif-samples/jpg/Canon_40D.jpg", "aigc/mj-1.png", "aigc/flux-1.png", "exif-samples/heic/samplefilehub.heif")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fm, err := ReadMetadata(data)
 		if err != nil {
@@ -167,6 +167,19 @@ func FuzzWalkWebP(f *testing.F) {
 		w := walkWebP(data)
 		if w.width < 0 || w.height < 0 {
 			t.Fatal("negative size")
+		}
+	})
+}
+
+func FuzzWalkHEIF(f *testing.F) {
+	seedFiles(f, "exif-samples/heic/*")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := walkHEIF(data)
+		if h.width < 0 || h.height < 0 || len(h.exif) > len(data) || len(h.xmp) > len(data) {
+			t.Fatalf("size %dx%d exif %d xmp %d", h.width, h.height, len(h.exif), len(h.xmp))
+		}
+		if h.exif != nil {
+			_ = ParseEXIF(h.exif)
 		}
 	})
 }

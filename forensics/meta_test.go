@@ -58,6 +58,19 @@ func TestReadMetadataCorpus(t *testing.T) {
 				t.Errorf("report = %+v", fm.Report)
 			}
 		}},
+		{"exif-samples/heic/IMG_5195.HEIC", func(t *testing.T, fm *FileMetadata) {
+			m := fm.Report
+			if fm.Format != "heif" || m.Make != "Apple" || m.Model != "iPhone 11 Pro Max" || m.GPS == nil || m.CreatorTool != "14.4.2" {
+				t.Errorf("format %s report %+v", fm.Format, m)
+			}
+			want := time.Date(2021, 4, 11, 20, 47, 53, 54_000_000, time.UTC)
+			if m.CapturedAt == nil || !m.CapturedAt.Equal(want) || m.CapturedAtNoOffset || m.Orientation != 0 {
+				t.Errorf("captured_at %v (no offset %v), orientation %d", m.CapturedAt, m.CapturedAtNoOffset, m.Orientation)
+			}
+			if fm.Width < 2000 || fm.Height < 2000 || !fm.hasCameraEXIF() {
+				t.Errorf("size %dx%d", fm.Width, fm.Height)
+			}
+		}},
 		{"aigc/doubao_black_1x1_1.png", func(t *testing.T, fm *FileMetadata) {
 			l := fm.Report.AIGC
 			if l == nil || l.Label != "1" || l.ContentProducer != "001191110102MACQD9K64010000" || l.ProduceID != "cc75f5e99aae4210960acb722f10974e" || l.Source != "xmp" {
@@ -682,7 +695,7 @@ func metaCorpus(t testing.TB) []string {
 			return err
 		}
 		switch strings.ToLower(filepath.Ext(p)) {
-		case ".jpg", ".jpeg", ".png", ".webp":
+		case ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif":
 			files = append(files, p)
 		}
 		return nil
