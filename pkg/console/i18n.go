@@ -130,6 +130,15 @@ func (l *locale) Label(prefix string, value any) string {
 	return v
 }
 
+// Action names an audit action ("claim.filed"): translated when the catalogue knows it,
+// otherwise made readable ("claim filed") rather than shown as a code.
+func (l *locale) Action(action string) string {
+	if l.Has("action." + action) {
+		return l.T("action." + action)
+	}
+	return strings.NewReplacer(".", " ", "_", " ").Replace(action)
+}
+
 // Money formats an amount in minor units as currency.
 func (l *locale) Money(m claim.Money) string { return formatMoney(m, l.Lang) }
 
