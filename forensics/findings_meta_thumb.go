@@ -15,16 +15,16 @@ import (
 // contrast (thumbnails are rendered with different tone curves).
 
 const (
-	thumbGridLong      = 24 // cells along the longer side of the comparison grid
-	maxThumbPixels     = 1 << 20
-	thumbMismatchCorr  = 0.5  // below: a different picture
-	thumbLocalResidual = 50   // levels (0..255) a cell must differ by, after the fit, to count locally
-	thumbLocalSigma    = 8.0  // ... and in units of the typical residual
-	thumbLocalMinCells = 3    // honest camera thumbnails show at most one such cell (JPEG noise)
-	thumbCropCorr      = 0.95 // a crop of the thumbnail this similar explains a weaker match
-	thumbCropTry       = 0.95 // below this whole-picture correlation, look for a crop
-	thumbCropMaxArea   = 0.75 // larger "crops" are framing differences (4:3 thumbnails of 3:2 pictures)
-	thumbMinStd        = 4.0  // flatter pictures (blank thumbnails) cannot be judged
+	thumbGridLong      = 24      // cells along the longer side of the comparison grid
+	maxThumbPixels     = 1 << 18 // 512×512: EXIF thumbnails are 160×120 to 512×384
+	thumbMismatchCorr  = 0.5     // below: a different picture
+	thumbLocalResidual = 50      // levels (0..255) a cell must differ by, after the fit, to count locally
+	thumbLocalSigma    = 8.0     // ... and in units of the typical residual
+	thumbLocalMinCells = 3       // honest camera thumbnails show at most one such cell (JPEG noise)
+	thumbCropCorr      = 0.95    // a crop of the thumbnail this similar explains a weaker match
+	thumbCropTry       = 0.95    // below this whole-picture correlation, look for a crop
+	thumbCropMaxArea   = 0.75    // larger "crops" are framing differences (4:3 thumbnails of 3:2 pictures)
+	thumbMinStd        = 4.0     // flatter pictures (blank thumbnails) cannot be judged
 )
 
 // thumbComparison is the outcome of comparing the thumbnail with the picture.

@@ -154,13 +154,18 @@ func joinExtendedXMP(guid string, parts []xmpExtPart) []byte {
 		return nil
 	}
 	var total uint32
+	have := 0
 	for _, p := range parts {
 		if p.guid == guid {
-			total = p.total
-			break
+			if total == 0 {
+				total = p.total
+			}
+			have += len(p.data)
 		}
 	}
-	if total == 0 || total > maxXMPBytes {
+	// The claimed length must be covered by the parts present: a forged length cannot make
+	// us allocate more than the file holds, and an incomplete extension is not parsed.
+	if total == 0 || total > maxXMPBytes || int(total) > have {
 		return nil
 	}
 	out := make([]byte, total)

@@ -486,6 +486,15 @@ func TestExtendedXMPAcrossSegments(t *testing.T) {
 	if !isAISourceType(fm.Report.DigitalSourceType) {
 		t.Errorf("digital source type from extended XMP = %q", fm.Report.DigitalSourceType)
 	}
+	// With one part missing, the claimed length is not covered: nothing is allocated for it
+	// and the fragment is not parsed.
+	fm, err = ReadMetadata(withSegments(metaJPEG(t, metaTestImage(16, 16), 90), xmpSegment(main), part(0, ext[:half])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fm.Report.DigitalSourceType != "" {
+		t.Errorf("incomplete extended XMP was parsed: %q", fm.Report.DigitalSourceType)
+	}
 }
 
 // c2paStoreBytes builds a minimal manifest store with one actions assertion.
