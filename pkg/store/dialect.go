@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -123,22 +122,7 @@ func (sqliteDialect) serialize(*gorm.DB, string) error { return nil }
 func (sqliteDialect) forUpdate(q *gorm.DB) *gorm.DB    { return q }
 func (sqliteDialect) skipLocked(q *gorm.DB) *gorm.DB   { return q }
 
-func (sqliteDialect) classify(err error) errKind {
-	var se sqlite3.Error
-	if !errors.As(err, &se) {
-		return errOther
-	}
-	switch se.ExtendedCode {
-	case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
-		return errUnique
-	case sqlite3.ErrConstraintForeignKey:
-		return errForeignKey
-	}
-	if se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked {
-		return errBusy
-	}
-	return errOther
-}
+func (sqliteDialect) classify(err error) errKind { return classifySQLite(err) }
 
 // postgresDialect: several instances may share the database, so transactions that must not
 // interleave take a transaction-scoped advisory lock, and rows are locked with FOR UPDATE.
