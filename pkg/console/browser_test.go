@@ -199,8 +199,8 @@ func TestBrowserReviewFlow(t *testing.T) {
 		if loc := location(t, ctx); !strings.HasSuffix(loc, "/console/tasks/task-big") {
 			t.Fatalf("opened %s", loc)
 		}
-		if f.svc.tasks[0].LeasedBy != "reviewer:alice" {
-			t.Errorf("task leased by %q", f.svc.tasks[0].LeasedBy)
+		if by := f.svc.taskList()[0].LeasedBy; by != "reviewer:alice" {
+			t.Errorf("task leased by %q", by)
 		}
 	})
 
@@ -245,6 +245,15 @@ func TestBrowserReviewFlow(t *testing.T) {
 		screenshot(t, ctx, "console-claim.png")
 	})
 
+	t.Run("a lost lease is announced on the page", func(t *testing.T) {
+		f.svc.setLeasedBy("task-big", "reviewer:mallory")
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.getElementById('lease-lost').hidden`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("no lease-lost warning: %v", err)
+		}
+		f.svc.setLeasedBy("task-big", "reviewer:alice")
+		do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('lease-lost').hidden = true`))
+	})
+
 	t.Run("shortcuts do not fire while typing", func(t *testing.T) {
 		do(t, ctx, chromedp.Click(chromedp.ID("note")), chromedp.KeyEvent("nar"))
 		if v := eval[string](t, ctx, `document.getElementById('note').value`); v != "nar" {
@@ -270,10 +279,10 @@ func TestBrowserReviewFlow(t *testing.T) {
 			chromedp.Click(chromedp.ID("decide-submit")),
 			chromedp.WaitVisible(chromedp.ID("queue-decided")),
 		)
-		if got := f.svc.claims["clm-9f3a2c71d0"].Claim.Status; got != claim.StatusInReview {
+		if got := f.svc.claimStatus("clm-9f3a2c71d0"); got != claim.StatusInReview {
 			t.Errorf("claim status %s: a rejection of ¥4,599 must wait for a second reviewer", got)
 		}
-		if len(f.svc.tasks) != 3 || f.svc.tasks[2].Kind != claim.TaskSecondReview {
+		if tasks := f.svc.taskList(); len(tasks) != 3 || tasks[2].Kind != claim.TaskSecondReview {
 			t.Fatalf("no second-review task was created")
 		}
 	})
@@ -291,7 +300,7 @@ func TestBrowserReviewFlow(t *testing.T) {
 			t.Errorf("confirm hint %q", hint)
 		}
 		do(t, ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.ID("queue-decided")))
-		if got := f.svc.claims["clm-12ab"].Claim.Status; got != claim.StatusApproved {
+		if got := f.svc.claimStatus("clm-12ab"); got != claim.StatusApproved {
 			t.Errorf("claim status %s after approving", got)
 		}
 		do(t, ctx, chromedp.KeyEvent("n"), chromedp.WaitVisible(chromedp.ID("queue-empty")))
@@ -316,7 +325,7 @@ func TestBrowserReviewFlow(t *testing.T) {
 			chromedp.Click(chromedp.ID("decide-submit")),
 			chromedp.WaitVisible(chromedp.ID("queue-decided")),
 		)
-		if got := f.svc.claims["clm-9f3a2c71d0"].Claim.Status; got != claim.StatusRejected {
+		if got := f.svc.claimStatus("clm-9f3a2c71d0"); got != claim.StatusRejected {
 			t.Errorf("claim status %s after the second reviewer confirmed", got)
 		}
 	})

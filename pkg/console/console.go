@@ -77,6 +77,9 @@ type Console struct {
 	pages    map[string]*template.Template
 	assets   http.Handler
 	mux      *http.ServeMux
+	// heartbeatEvery is how often an open claim page renews its lease (leases last 15 min
+	// by default, so a minute leaves room for missed beats).
+	heartbeatEvery time.Duration
 }
 
 //go:embed templates/*.html
@@ -127,6 +130,8 @@ func New(opts Options) (*Console, error) {
 		sessions: newSessionStore(opts.SessionIdle, opts.SessionMaxAge, opts.Clock),
 		pages:    pages,
 		assets:   cacheAssets(versions, http.StripPrefix(basePath+"/assets/", http.FileServerFS(static))),
+
+		heartbeatEvery: time.Minute,
 	}
 	c.mux = c.routes()
 	return c, nil

@@ -48,6 +48,7 @@ func newFixture(t *testing.T, secure bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.heartbeatEvery = 300 * time.Millisecond // browser tests watch the lease being renewed
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, svc: svc, clock: clock}

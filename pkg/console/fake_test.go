@@ -404,7 +404,7 @@ func (f *fakeService) seed() {
 		}},
 		Timeline: []claim.AuditEvent{
 			{Seq: 1, Time: now.Add(-2 * 24 * time.Hour), Actor: "buyer:b-4412", Action: "claim.filed"},
-			{Seq: 2, Time: now.Add(-2*24*time.Hour + time.Minute), Actor: "rules", Action: "claim.routed"},
+			{Seq: 2, Time: now.Add(-2*24*time.Hour + time.Minute), Actor: "rules", Action: "claim.routed", After: json.RawMessage(`{"status":"in_review"}`)},
 			{Seq: 3, Time: now.Add(-24 * time.Hour), Actor: "merchant:m-hangzhou-ceramics", Action: "claim.responded"},
 		},
 	}
@@ -437,3 +437,29 @@ type contract interface {
 }
 
 var _ Service = contract(nil)
+
+// Locked reads for tests that look at the fake while a browser is still talking to it.
+
+func (f *fakeService) claimStatus(id string) claim.Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.claims[id].Claim.Status
+}
+
+func (f *fakeService) taskList() []claim.ReviewTask {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]claim.ReviewTask, len(f.tasks))
+	for i, t := range f.tasks {
+		out[i] = *t
+	}
+	return out
+}
+
+func (f *fakeService) setLeasedBy(taskID, actor string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t, err := f.task(taskID); err == nil {
+		t.LeasedBy = actor
+	}
+}

@@ -177,8 +177,9 @@ func (c *Console) loadTask(r *http.Request, s session, id string) (*taskPage, er
 	d := &taskPage{
 		pageData: c.pageData(r, &s, "task.title"),
 		Task:     task, Claim: details.Claim, Order: details.Order,
-		Timeline: details.Timeline, Outcomes: outcomes, Reasons: rejectReasons,
-		Form: decisionForm{Amount: amountInput(details.Claim.Amount)},
+		Timeline: timelineEntries(details.Timeline), Outcomes: outcomes, Reasons: rejectReasons,
+		Form:        decisionForm{Amount: amountInput(details.Claim.Amount)},
+		HeartbeatMS: c.heartbeatEvery.Milliseconds(),
 	}
 	l := d.L
 	d.Title = l.T("task.title_claim", shortID(details.Claim.ID))

@@ -39,7 +39,7 @@ func TestClaimPage(t *testing.T) {
 		`id="decision-form"`,
 		"Damage painted on", "2 area(s) of the photo differ from the merchant&#39;s original (6.1% of the picture)",
 		"The merchant&#39;s own photo", "Edited with software", "Meitu 9.8",
-		"stolen_merchant_photo", "This is our catalogue photo", "claim filed",
+		"stolen_merchant_photo", "This is our catalogue photo", "claim filed", "claim routed → in review",
 		"Celadon vase, large", `href="/console/claims/clm-9f3a2c71d0/case-file"`,
 	} {
 		if !strings.Contains(p.body, want) {

@@ -115,12 +115,12 @@ type taskPage struct {
 	Responses     []responseView
 	Record        *adjudicate.BuyerRecord
 	RecordError   string
-	Timeline      []claim.AuditEvent
+	Timeline      []timelineEntry
 	Milestones    []milestone
 	Outcomes      []claim.Outcome
 	Reasons       []string
 	Form          decisionForm
-	Shortcuts     bool
+	HeartbeatMS   int64
 }
 
 type decisionForm struct {
@@ -128,6 +128,27 @@ type decisionForm struct {
 	Amount     string
 	ReasonCode string
 	Note       string
+}
+
+// timelineEntry is one audit event, with the claim status it set when it set one.
+type timelineEntry struct {
+	claim.AuditEvent
+	Status claim.Status
+}
+
+func timelineEntries(events []claim.AuditEvent) []timelineEntry {
+	out := make([]timelineEntry, 0, len(events))
+	for _, ev := range events {
+		var after struct {
+			Status claim.Status `json:"status"`
+		}
+		if len(ev.After) > 0 && json.Unmarshal(ev.After, &after) == nil {
+			out = append(out, timelineEntry{AuditEvent: ev, Status: after.Status})
+			continue
+		}
+		out = append(out, timelineEntry{AuditEvent: ev})
+	}
+	return out
 }
 
 type responseView struct {

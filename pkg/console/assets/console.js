@@ -146,7 +146,12 @@
     setInterval(function () {
       if (document.visibilityState !== 'visible') { return; }
       fetch(beat, { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf } })
-        .catch(function () { /* the next beat retries; the service keeps the lease until it expires */ });
-    }, 60000);
+        .then(function (resp) {
+          // 409: the lease is gone (expired, or another reviewer has the task now).
+          var lost = document.getElementById('lease-lost');
+          if (lost && resp.status === 409) { lost.hidden = false; }
+        })
+        .catch(function () { /* network trouble: the next beat retries; the lease lasts until it expires */ });
+    }, Number(form.getAttribute('data-heartbeat-ms')) || 60000);
   }
 })();
