@@ -150,7 +150,6 @@ func TestServeEndToEnd(t *testing.T) {
 	dataDir := t.TempDir()
 	merchant := createKey(t, dataDir, "merchant", "m1")
 	buyer := createKey(t, dataDir, "buyer", "b1")
-	reviewer := createKey(t, dataDir, "reviewer", "alice")
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -169,6 +168,7 @@ func TestServeEndToEnd(t *testing.T) {
 		return m[1]
 	}, &stderr)
 	c := client{t: t, base: "http://" + addr}
+	reviewer := createKey(t, dataDir, "reviewer", "alice") // a second process on the live database
 
 	if code, body := c.do("GET", "/readyz", "", "", nil, nil); code != 200 {
 		t.Fatalf("readyz %d %v", code, body)

@@ -146,6 +146,10 @@ func TestARestartInTheMiddleOfAnalysisResumesIt(t *testing.T) {
 	stop := h.runWorkers(adjudicate.WorkerOptions{Workers: 1})
 	waitStarted(t, blocking)
 	stop() // shutdown while the analysis runs: the job goes back to the queue
+	jobs, err := h.store.ListJobs(context.Background())
+	if err != nil || len(jobs) != 1 || jobs[0].LeaseToken != "" || jobs[0].LeaseExpiresAt != nil || jobs[0].Attempts != 0 {
+		t.Fatalf("after shutdown the job is %+v (%v), want it queued, unleased, no attempt counted", jobs, err)
+	}
 	h.store.Close()
 
 	h2 := startHarness(t, h.dsn, h.dataDir)
