@@ -88,22 +88,31 @@ func newIndex[ID comparable](hashBits, w int, n int, opts Options) (*index[ID], 
 // hashes scan in ~30 µs), large enough that rebuilds (about a second at 1e7) stay rare.
 func defaultDeltaLimit(n int) int { return min(max(n/256, 1024), 65536) }
 
-// load appends the initial entries and builds the tables; a repeated id is an error.
+// load appends the initial entries and builds the tables and the id map side by side; a
+// repeated id is an error.
 func (ix *index[ID]) load(n int, entry func(i int) (ID, []uint64)) error {
 	for i := 0; i < n; i++ {
 		id, h := entry(i)
-		// One map operation per entry (this loop is most of a build): a repeated id leaves
-		// the map no larger.
-		ix.slotOf[id] = uint32(i)
-		if len(ix.slotOf) != i+1 {
-			first := slices.IndexFunc(ix.ids, func(x ID) bool { return x == id })
-			return fmt.Errorf("hashindex: entries %d and %d have the same id %v", first, i, id)
-		}
 		ix.words = append(ix.words, h...)
 		ix.ids = append(ix.ids, id)
 	}
 	ix.dead = make([]uint64, (n+63)/64)
-	ix.base = buildTables(ix.words, ix.w, len(ix.ids), ix.layouts(len(ix.ids)))
+	mapped := make(chan error, 1)
+	go func() { mapped <- ix.mapIDs() }()
+	ix.base = buildTables(ix.words, ix.w, n, ix.layouts(n))
+	return <-mapped
+}
+
+// mapIDs fills slotOf from ids, with one map operation per id: a repeated id leaves the map
+// no larger.
+func (ix *index[ID]) mapIDs() error {
+	for i, id := range ix.ids {
+		ix.slotOf[id] = uint32(i)
+		if len(ix.slotOf) != i+1 {
+			first := slices.Index(ix.ids, id)
+			return fmt.Errorf("hashindex: entries %d and %d have the same id %v", first, i, id)
+		}
+	}
 	return nil
 }
 
@@ -214,9 +223,7 @@ func (ix *index[ID]) compact() {
 	ix.words, ix.ids, ix.nDead = words, ids, 0
 	ix.dead = make([]uint64, (live+63)/64)
 	clear(ix.slotOf)
-	for s, id := range ids {
-		ix.slotOf[id] = uint32(s)
-	}
+	_ = ix.mapIDs() // live ids are distinct
 	ix.base = buildTables(ix.words, ix.w, live, ix.layouts(live))
 }
 

@@ -63,16 +63,18 @@ func radii(r, m int, dst []int) []int {
 	return dst
 }
 
-// Cost model, in nanoseconds, fitted to this project's benchmarks (2 vCPU, see the package
-// doc). Only the ratios matter: they decide the number of substrings at build time and
-// whether a query scans instead of probing.
+// Cost model, in units of about a nanosecond on a quiet machine, fitted to measurements on
+// this project's 2-vCPU machine (thread CPU time; see the package doc). A probe costs a cache
+// miss or two whatever the bucket holds, a 64-bit candidate is checked in place, a 256-bit
+// one costs another miss. Only the ratios matter: they pick the number of substrings at
+// build time and choose between probing and scanning for each query.
 const (
-	costProbe  = 30.0 // look up one bucket (a cache miss or two)
-	costCand1  = 1.5  // check one candidate stored inline (64-bit)
-	costCand4  = 25.0 // check one candidate by its slot (256-bit: a cache miss)
-	costScan1  = 0.5  // one 64-bit hash in a linear scan
-	costScan4  = 2.0  // one 256-bit hash in a linear scan
-	maxBuckets = 26   // never more than 2^26 buckets per substring (256 MiB of offsets)
+	costProbe  = 50.0
+	costCand1  = 1.5
+	costCand4  = 40.0
+	costScan1  = 0.5
+	costScan4  = 1.5
+	maxBuckets = 26 // never more than 2^26 buckets per substring (256 MiB of offsets)
 )
 
 // probeCost estimates the cost of a multi-index search of n indexed hashes.
