@@ -68,6 +68,9 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.showSignin(w, r, http.StatusForbidden, "signin.not_reviewer")
 		return
 	}
+	if old, ok := c.sessionFrom(r); ok {
+		c.sessions.delete(old.id) // one browser, one session: signing in again replaces it
+	}
 	s, err := c.sessions.create(p)
 	if err != nil {
 		c.log.ErrorContext(r.Context(), "console: create session", "err", err)
