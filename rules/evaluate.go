@@ -12,18 +12,18 @@ import (
 
 // Result is where a rule set sends one claim, and why.
 type Result struct {
-	Route Route
+	Route Route `json:"route"`
 	// Fallback is set when no rule matched and Route is the set's fallback.
-	Fallback bool
+	Fallback bool `json:"fallback"`
 	// Decisive lists the matching rules whose route won, in set order.
-	Decisive []string
+	Decisive []string `json:"decisive"`
 	// Score sums the scores of the matching rules; the review queue may order by it.
-	Score       int
-	RuleSetName string
+	Score       int    `json:"score"`
+	RuleSetName string `json:"rule_set_name"`
 	// RuleSetVersion is the set's content hash (RuleSet.Version), for the decision record.
-	RuleSetVersion string
+	RuleSetVersion string `json:"rule_set_version"`
 	// Hits records every rule, in set order, matched or not, with the facts it read.
-	Hits []Hit
+	Hits []Hit `json:"hits"`
 }
 
 // Hit is one evaluated rule.

@@ -65,7 +65,7 @@ func TestRulesCommand(t *testing.T) {
 		{name: "a draft is checked against the default fixtures", args: []string{"rules", "test", policy}, wantCode: 1, wantOut: []string{"FAIL  stolen merchant photo"}},
 		{name: "a refused set names the rule", args: []string{"rules", "test", refused, "--fixtures", fixtures}, wantCode: 1, wantErr: []string{`rule "deny" (line 4): unknown route "reject"`, `rule "deny" (line 4): when: unknown field claim.amout (did you mean claim.amount?)`}},
 		{name: "eval explains", args: []string{"rules", "eval", policy, claimFacts}, wantOut: []string{"route: approve (by small)", "claim.amount = 10"}},
-		{name: "eval as JSON", args: []string{"rules", "eval", policy, claimFacts, "--json"}, wantOut: []string{`"Route": "approve"`, `"claim.amount": 10`}},
+		{name: "eval as JSON", args: []string{"rules", "eval", policy, claimFacts, "--json"}, wantOut: []string{`"route": "approve"`, `"claim.amount": 10`}},
 		{name: "backtest", args: []string{"rules", "backtest", policy, "--history", history}, wantOut: []string{"2 claims, 2 decided, 1 routed differently", "* review           -> approve", "precision 0.0%  recall 0.0%"}},
 		{name: "backtest as JSON", args: []string{"rules", "backtest", policy, "--history", history, "--json"}, wantOut: []string{`"changed": 1`, `"false_negatives": 1`}},
 		{name: "backtest from the data directory is not wired yet", args: []string{"rules", "backtest", policy, "--data-dir", "/tmp"}, wantCode: 2, wantErr: []string{"not wired into this command yet"}},
