@@ -144,6 +144,28 @@ func TestDockerfile(t *testing.T) {
 			t.Error("/healthz is not a public route")
 		}
 	})
+	t.Run("the serve flags the CMD passes exist", func(t *testing.T) {
+		// A cheap cross-check by reading the command's source: each --flag in CMD must be
+		// declared as a flag name somewhere in cmd/refundguard.
+		files, err := filepath.Glob(filepath.Join("..", "..", "cmd", "refundguard", "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("cmd sources: %v", err)
+		}
+		var src strings.Builder
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Write(b)
+		}
+		for _, arg := range strings.Split(strings.Trim(cmd, "[]"), ",") {
+			arg = strings.Trim(strings.TrimSpace(arg), `"`)
+			if name, ok := strings.CutPrefix(arg, "--"); ok && !strings.Contains(src.String(), `"`+name+`", `) {
+				t.Errorf("CMD passes %s, which cmd/refundguard does not declare", arg)
+			}
+		}
+	})
 	t.Run("the entrypoint is the binary the build made", func(t *testing.T) {
 		ep := strings.Join(find(runtime, "ENTRYPOINT"), " ")
 		if !strings.Contains(ep, "refundguard") || !strings.HasPrefix(cmd, `["serve"`) {
