@@ -95,8 +95,14 @@ func TestEndToEndEditedMerchantPhoto(t *testing.T) {
 		// no less (duplicate_evidence is the server's own). What the library finds is the
 		// forensics engine's business; the reference_match and localized_edit the issue asks
 		// for are asserted as soon as it produces them, and logged as missing until then.
-		direct := analyzer.Analyze(context.Background(), forensics.Input{Name: "IMG_2041.jpg", Data: edited},
-			[]forensics.Reference{{Name: ref.ID, Load: func(context.Context) ([]byte, error) { return catalog, nil }}}, forensics.Times{})
+		// The library gets what the service gives it: the reference under its image id, with
+		// the hashes stored at upload, and the order's times.
+		libRef := forensics.Reference{Name: ref.ID, Load: func(context.Context) ([]byte, error) { return catalog, nil }}
+		if fp.Hashes.PDQ != "" {
+			libRef.Hashes = &fp.Hashes
+		}
+		times := forensics.Times{PlacedAt: order.PlacedAt, ShippedAt: *order.ShippedAt, DeliveredAt: *order.DeliveredAt}
+		direct := analyzer.Analyze(context.Background(), forensics.Input{Name: ev.ID, Data: edited}, []forensics.Reference{libRef}, times)
 		library := map[string]bool{}
 		for _, f := range direct.Report.Findings {
 			library[f.Code] = true
