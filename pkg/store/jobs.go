@@ -45,15 +45,27 @@ func (s *Store) EnqueueAnalysis(ctx context.Context, claimID string) (claim.Anal
 	return out, err
 }
 
+// leasable selects jobs a worker may take at a time: not failed, past their backoff, and
+// not held (or held under an expired lease). Arguments: false, now, now.
+const leasable = "failed = ? AND available_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
+
 // LeaseJob hands the oldest available job to owner until now+lease, with a fresh lease token.
 // A job whose lease has expired (its worker died) is available again. ok is false when there
 // is nothing to do.
 func (s *Store) LeaseJob(ctx context.Context, owner string, now time.Time, lease time.Duration) (job claim.AnalysisJob, ok bool, err error) {
 	now = stamp(now)
+	// Idle workers poll: look on a reader first, so an empty queue costs no write lock.
+	var ready int64
+	if err := s.read(ctx).Model(&jobRow{}).Where(leasable, false, now, now).Limit(1).Count(&ready).Error; err != nil {
+		return job, false, s.translate(err, "analysis job")
+	}
+	if ready == 0 {
+		return job, false, nil
+	}
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		var row jobRow
 		q := s.d.skipLocked(s.write(ctx)).
-			Where("failed = ? AND available_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)", false, now, now).
+			Where(leasable, false, now, now).
 			Order("available_at, created_at, id").Limit(1)
 		if err := q.Find(&row).Error; err != nil {
 			return s.translate(err, "analysis job")

@@ -55,7 +55,8 @@ type referenceImageRow struct {
 }
 
 // PhotoColumns are what Fingerprint computes once when a photo is stored, shared by reference
-// images and evidence.
+// images and evidence. (Exported only because GORM embeds exported structs alone; it is not
+// part of the package's API.)
 type PhotoColumns struct {
 	SHA256     string `gorm:"size:64;not null;index"`
 	Format     string `gorm:"size:16;not null"`

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/refundguard/refundguard/pkg/claim"
 )
@@ -33,7 +32,7 @@ type Config struct {
 	DSN string
 	// Clock stamps rows (created/updated times); default time.Now.
 	Clock func() time.Time
-	// Logger receives slow queries and database errors; default slog.Default().
+	// Logger receives slow statements and migration notes; default slog.Default().
 	Logger *slog.Logger
 	// SlowQuery is the duration above which a statement is logged at warning level.
 	SlowQuery time.Duration
@@ -62,10 +61,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	gcfg := &gorm.Config{
 		SkipDefaultTransaction: true, // writes that must be atomic run in InTx
 		NowFunc:                func() time.Time { return stamp(cfg.Clock()) },
-		Logger: logger.NewSlogLogger(cfg.Logger, logger.Config{
-			SlowThreshold: cfg.SlowQuery, LogLevel: logger.Warn, IgnoreRecordNotFoundError: true,
-			ParameterizedQueries: true, // never log bound values: they include buyers' text
-		}),
+		Logger:                 queryLogger{log: cfg.Logger, slow: cfg.SlowQuery},
 	}
 	w, r, err := s.d.connect(cfg.DSN, gcfg)
 	if err != nil {
