@@ -156,19 +156,20 @@ func flush[T uint32 | float64](g *rasterGrid, oy int, accY, accCb, accCr []T) {
 	k := oy % flushRows
 	py := g.pend[0][k*g.ow : (k+1)*g.ow]
 	rows := float64(g.ye[oy] - g.ys[oy])
-	for ox, v := range accY {
-		py[ox] = float32(float64(v) / (rows * float64(g.xe[ox]-g.xs[ox])))
-	}
+	var pcb, pcr []float32
 	if g.r.Cb != nil {
-		pcb, pcr := g.pend[1][k*g.ow:(k+1)*g.ow], g.pend[2][k*g.ow:(k+1)*g.ow]
-		for ox := range accY {
-			if accCb == nil {
-				pcb[ox], pcr[ox] = 128, 128
-				continue
-			}
-			n := rows * float64(g.xe[ox]-g.xs[ox])
-			pcb[ox] = float32(float64(accCb[ox]) / n)
-			pcr[ox] = float32(float64(accCr[ox]) / n)
+		pcb, pcr = g.pend[1][k*g.ow:(k+1)*g.ow], g.pend[2][k*g.ow:(k+1)*g.ow]
+	}
+	for ox, v := range accY {
+		inv := 1 / (rows * float64(g.xe[ox]-g.xs[ox]))
+		py[ox] = float32(float64(v) * inv)
+		switch {
+		case pcb == nil:
+		case accCb == nil:
+			pcb[ox], pcr[ox] = 128, 128
+		default:
+			pcb[ox] = float32(float64(accCb[ox]) * inv)
+			pcr[ox] = float32(float64(accCr[ox]) * inv)
 		}
 	}
 	clear(accY)
@@ -180,27 +181,51 @@ func flush[T uint32 | float64](g *rasterGrid, oy int, accY, accCb, accCr []T) {
 }
 
 // place writes n pending stored rows starting at oy0 to their oriented positions. Along a
-// stored row the oriented index moves by a constant step, and so it does from one stored
-// row to the next, so only three cells go through the transform.
+// stored row the oriented index moves by a constant step dx, and from one stored row to the
+// next by dy: one of them is ±1, so either whole rows are copied (orientations 1-4) or each
+// stored column becomes a run of n adjacent floats (5-8).
 func (g *rasterGrid) place(oy0, n int) {
 	i0 := g.index(0, oy0)
-	dx, dy := 0, 0
+	dx, dy := 1, 1
 	if g.ow > 1 {
 		dx = g.index(1, oy0) - i0
 	}
 	if n > 1 {
 		dy = g.index(0, oy0+1) - i0
 	}
-	planes := [3][]float32{g.r.Y, g.r.Cb, g.r.Cr}
-	for p, dst := range planes {
+	ow := g.ow
+	for p, dst := range [3][]float32{g.r.Y, g.r.Cb, g.r.Cr} {
 		if dst == nil {
 			continue
 		}
-		src := g.pend[p]
-		for ox := range g.ow {
-			i := i0 + ox*dx
+		src := g.pend[p][:n*ow]
+		switch {
+		case dx == 1 || dx == -1:
 			for k := range n {
-				dst[i+k*dy] = src[k*g.ow+ox]
+				row, start := src[k*ow:(k+1)*ow], i0+k*dy
+				if dx == 1 {
+					copy(dst[start:start+ow], row)
+					continue
+				}
+				out := dst[start-ow+1 : start+1]
+				for x, v := range row {
+					out[ow-1-x] = v
+				}
+			}
+		default: // dy is ±1
+			for ox := range ow {
+				start := i0 + ox*dx
+				if dy == 1 {
+					out := dst[start : start+n]
+					for k := range out {
+						out[k] = src[k*ow+ox]
+					}
+				} else {
+					out := dst[start-n+1 : start+1]
+					for k := range n {
+						out[n-1-k] = src[k*ow+ox]
+					}
+				}
 			}
 		}
 	}

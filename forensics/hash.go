@@ -10,8 +10,8 @@ import (
 )
 
 // Perceptual hashes. ComputeHashes is the one path stored (reference) and query (evidence)
-// hashes take: the decoded work raster is box-averaged once to PDQ's 512-pixel input and
-// once to a 64×64 grey image for goimagehash. Hashes computed any other way (another
+// hashes take: the decoded work raster is box-averaged once to PDQ's 512-pixel input, and
+// that to a 64×64 grey image for goimagehash. Hashes computed any other way (another
 // resize, the full-resolution image) differ by a few bits and must not be compared with
 // these.
 
@@ -37,10 +37,14 @@ func ComputeHashes(d *Decoded) HashSet { return HashRaster(d.Work) }
 func HashRaster(r *Raster) HashSet {
 	var hs HashSet
 	pw, ph := rasterSize(r.W, r.H, pdqInputSide)
-	hs.PDQ = PDQFromLuma(boxLuma(r.Y, r.W, r.H, pw, ph), pw, ph)
+	luma := boxLuma(r.Y, r.W, r.H, pw, ph)
+	// The 64×64 grey image comes from the same 512-pixel reduction (before PDQ filters
+	// it in place), a quarter of the work raster's reads.
+	small := boxLuma(luma, pw, ph, hashGreySide, hashGreySide)
+	hs.PDQ = PDQFromLuma(luma, pw, ph)
 
 	grey := image.NewGray(image.Rect(0, 0, hashGreySide, hashGreySide))
-	for i, v := range boxLuma(r.Y, r.W, r.H, hashGreySide, hashGreySide) {
+	for i, v := range small {
 		grey.Pix[i] = uint8(min(max(v+0.5, 0), 255))
 	}
 	// Neither call can fail on a non-nil image; the errors are goimagehash's nil checks.
@@ -78,29 +82,31 @@ func ParseHash64(s string) (uint64, error) {
 }
 
 // boxLuma box-averages a w×h float plane to ow×oh (cells as in RasterFromImage; a plane
-// smaller than the target is repeated, not interpolated).
+// smaller than the target is repeated, not interpolated). Rows are summed column by column
+// first, so the plane is read once, in order.
 func boxLuma(src []float32, w, h, ow, oh int) []float32 {
 	out := make([]float32, ow*oh)
-	acc := make([]float64, ow)
+	col := make([]float64, w)
+	xs, xe := make([]int, ow), make([]int, ow)
+	for ox := range ow {
+		xs[ox] = ox * w / ow
+		xe[ox] = max((ox+1)*w/ow, xs[ox]+1)
+	}
 	for oy := range oh {
-		y0, y1 := oy*h/oh, (oy+1)*h/oh
-		y1 = max(y1, y0+1)
+		y0 := oy * h / oh
+		y1 := max((oy+1)*h/oh, y0+1)
+		clear(col)
 		for y := y0; y < y1; y++ {
-			row := src[y*w : y*w+w]
-			for ox := range ow {
-				x0, x1 := ox*w/ow, (ox+1)*w/ow
-				var s float64
-				for _, v := range row[x0:max(x1, x0+1)] {
-					s += float64(v)
-				}
-				acc[ox] += s
+			for x, v := range src[y*w : y*w+w] {
+				col[x] += float64(v)
 			}
 		}
 		for ox := range ow {
-			x0, x1 := ox*w/ow, (ox+1)*w/ow
-			n := max(x1-x0, 1) * (y1 - y0)
-			out[oy*ow+ox] = float32(acc[ox] / float64(n))
-			acc[ox] = 0
+			var s float64
+			for _, v := range col[xs[ox]:xe[ox]] {
+				s += v
+			}
+			out[oy*ow+ox] = float32(s / float64((xe[ox]-xs[ox])*(y1-y0)))
 		}
 	}
 	return out

@@ -134,13 +134,61 @@ func jaroszWindow(n int) int { return (n + 2*64 - 1) / (2 * 64) }
 // jaroszFilter runs the two-pass separable box filter in place.
 func jaroszFilter(buf []float32, w, h, winX, winY int) {
 	tmp := make([]float32, len(buf))
+	colSum := make([]float32, w)
 	for range pdqJaroszPases {
 		for y := range h {
 			box1D(buf[y*w:], tmp[y*w:], w, 1, winX)
 		}
-		for x := range w {
-			box1D(tmp[x:], buf[x:], h, w, winY)
+		boxColumns(tmp, buf, w, h, winY, colSum)
+	}
+}
+
+// boxColumns is box1D down every column at once, row by row, so memory is read in order;
+// each column sees the same float32 operations in the same order as box1D would give it.
+func boxColumns(in, out []float32, w, h, window int, sum []float32) {
+	clear(sum)
+	half := (window + 2) / 2
+	row := func(i int) []float32 { return in[i*w : i*w+w] }
+	li, ri, oi, cur := 0, 0, 0, 0
+	write := func() {
+		o, n := out[oi*w:oi*w+w], float32(cur)
+		for x, s := range sum {
+			o[x] = s / n
 		}
+		oi++
+	}
+	for range half - 1 {
+		for x, v := range row(ri) {
+			sum[x] += v
+		}
+		cur++
+		ri++
+	}
+	for range window - half + 1 {
+		for x, v := range row(ri) {
+			sum[x] += v
+		}
+		cur++
+		ri++
+		write()
+	}
+	for range h - window {
+		add, sub := row(ri), row(li)
+		for x := range sum {
+			sum[x] += add[x]
+			sum[x] -= sub[x]
+		}
+		ri++
+		li++
+		write()
+	}
+	for range half - 1 {
+		for x, v := range row(li) {
+			sum[x] -= v
+		}
+		cur--
+		li++
+		write()
 	}
 }
 

@@ -12,6 +12,17 @@
 // comparison) and the order's Times into findings. C2PA signatures and hash bindings are not
 // verified: a manifest reports what its writer claims. Orientation reads just the EXIF
 // orientation for the decoder.
+//
+// Decoding and hashes: Decode (or a Decoder with its Limits) sniffs JPEG, PNG, WebP or GIF
+// from the content, refuses files over the byte or pixel limit from their header, applies
+// the EXIF orientation and returns a Decoded: format, displayed size and Work, a Raster of
+// the displayed picture with luma and chroma whose long side is at most WorkSide, built
+// straight from the decoder's planes. Every pixel stage works on Work. ComputeHashes(d) is
+// the one path to PDQ (with quality and the eight dihedral variants), pHash and dHash for
+// stored and query photos alike; HashSet.Report gives the report's hex form, PDQHash.Distance,
+// NearestDihedral and Hamming64 compare them. HEIC/HEIF and AVIF are refused with
+// unsupported_format asking for a JPEG. With cgo, JPEGs decode through libjpeg-turbo with
+// DCT-domain scaling (jpeg_turbo.go); CGO_ENABLED=0 or -tags nolibjpeg use image/jpeg only.
 package forensics
 
 import "time"
