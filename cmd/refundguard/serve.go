@@ -78,9 +78,9 @@ func (c *serveConfig) logger(w io.Writer) *slog.Logger {
 	lvl.UnmarshalText([]byte(c.logLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
 	if c.logFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(httpapi.LogRequestIDs(slog.NewTextHandler(w, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(httpapi.LogRequestIDs(slog.NewJSONHandler(w, opts)))
 }
 
 func runServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {

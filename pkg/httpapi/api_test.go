@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -379,4 +380,28 @@ func TestReferenceImages(t *testing.T) {
 			t.Errorf("%d %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+func TestLogRequestIDs(t *testing.T) {
+	var buf bytes.Buffer
+	h := LogRequestIDs(LogRequestIDs(slog.NewJSONHandler(&buf, nil))) // wrapping twice is harmless
+	logger := slog.New(h).With("component", "service").WithGroup("g")
+	api := newTestAPI(t, newFakeService(), nil)
+	// A context as the handlers see it: made by the request-id middleware.
+	var ctxID string
+	rec := do(t, api, request{method: "GET", path: "/healthz", header: map[string]string{RequestIDHeader: "req-7"}})
+	ctxID = rec.Header().Get(RequestIDHeader)
+	ctx := context.WithValue(context.Background(), requestIDKey{}, ctxID)
+	logger.InfoContext(ctx, "inside the service", "k", 1)
+	logger.Info("no request")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	if strings.Count(lines[0], `"request_id":"req-7"`) != 1 || !strings.Contains(lines[0], `"component":"service"`) {
+		t.Errorf("with a request: %s", lines[0])
+	}
+	if strings.Contains(lines[1], "request_id") {
+		t.Errorf("without a request: %s", lines[1])
+	}
 }

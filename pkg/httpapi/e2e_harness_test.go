@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -95,7 +96,8 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	logger := slogJSON(logs)
+	// Wrapped as serve.go wraps it: the service's own log lines carry the request id.
+	logger := slog.New(LogRequestIDs(slog.NewJSONHandler(logs, nil)))
 
 	st, err := store.Open(ctx, store.Config{DSN: filepath.Join(dir, "refundguard.db"), Logger: logger})
 	if err != nil {

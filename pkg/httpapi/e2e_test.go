@@ -69,6 +69,17 @@ func TestEndToEndEditedMerchantPhoto(t *testing.T) {
 
 	analysed := live.waitAnalysed(created.ID)
 
+	t.Run("the service's log lines carry the request id", func(t *testing.T) {
+		id := r.Header.Get(RequestIDHeader)
+		found := false
+		for _, line := range strings.Split(live.logs.String(), "\n") {
+			found = found || strings.Contains(line, `"msg":"claim filed"`) && strings.Contains(line, `"request_id":"`+id+`"`)
+		}
+		if id == "" || !found {
+			t.Errorf("no service log line for the filing with request_id %q", id)
+		}
+	})
+
 	t.Run("a retry after analysis replays the first response", func(t *testing.T) {
 		live := live.as(t)
 		again := live.call("buyer", "POST", "/v1/claims", form)

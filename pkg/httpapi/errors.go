@@ -91,7 +91,7 @@ func (a *API) writeError(c *gin.Context, err error) {
 	p.RequestID = requestIDOf(c)
 	c.Set(ctxErrorCode, p.Code)
 	if p.Status >= 500 {
-		a.requestLogger(c).ErrorContext(c.Request.Context(), "request failed",
+		a.log.ErrorContext(c.Request.Context(), "request failed",
 			"code", string(p.Code), "error", cleanForLog(err.Error()))
 	}
 	switch p.Status {

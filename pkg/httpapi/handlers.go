@@ -48,7 +48,7 @@ func (a *API) readyz(c *gin.Context, _ claim.Principal) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
 	if err := a.svc.Ready(ctx); err != nil {
-		a.requestLogger(c).WarnContext(ctx, "not ready", "error", cleanForLog(err.Error()))
+		a.log.WarnContext(ctx, "not ready", "error", cleanForLog(err.Error()))
 		return claim.Wrap(err, claim.CodeUnavailable, "the service is not ready: its database or evidence store is unavailable")
 	}
 	writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
@@ -417,7 +417,7 @@ func (a *API) streamEvidence(c *gin.Context, p claim.Principal, heatmap bool) er
 	c.Status(http.StatusOK)
 	if _, err := io.Copy(c.Writer, content.Body); err != nil {
 		// Mid-stream: the status is sent, so the client sees a short body; log why.
-		a.requestLogger(c).WarnContext(c.Request.Context(), "evidence stream interrupted", "error", cleanForLog(err.Error()))
+		a.log.WarnContext(c.Request.Context(), "evidence stream interrupted", "error", cleanForLog(err.Error()))
 	}
 	return nil
 }

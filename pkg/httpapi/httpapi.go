@@ -83,7 +83,8 @@ func (l Limits) WithDefaults() Limits {
 // Options configure New. Service is required; everything else has a default.
 type Options struct {
 	Service Service
-	// Logger receives access logs and the causes of internal errors (default: discarded).
+	// Logger receives access logs and the causes of internal errors (default: discarded),
+	// each with its request_id; see LogRequestIDs to give the service's logs the same.
 	Logger *slog.Logger
 	Limits Limits
 	// Registry receives the HTTP and service metrics and is what /metrics serves. Nil
@@ -137,6 +138,7 @@ func New(opts Options) *API {
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	a.log = slog.New(LogRequestIDs(a.log.Handler()))
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -74,9 +74,32 @@ func newRequestID() string {
 
 func requestIDOf(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
-// requestLogger is the API's logger with the request id attached.
-func (a *API) requestLogger(c *gin.Context) *slog.Logger {
-	return a.log.With("request_id", requestIDOf(c))
+// LogRequestIDs wraps a slog.Handler so that every record logged with a request's context
+// (InfoContext and friends, in the handlers or anywhere in the service below them) carries
+// that request's request_id. New wraps its logger this way; wrap the logger handed to the
+// service too, and its log lines about a request can be found by the request's id.
+func LogRequestIDs(h slog.Handler) slog.Handler {
+	if _, ok := h.(requestIDHandler); ok {
+		return h
+	}
+	return requestIDHandler{h}
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 // setRoute records the matched route template for the access log and metrics labels;
@@ -101,7 +124,6 @@ func (a *API) observe(c *gin.Context) {
 	a.metrics.observe(routeLabel, c.Request.Method, status, elapsed)
 
 	attrs := []slog.Attr{
-		slog.String("request_id", requestIDOf(c)),
 		slog.String("method", cleanForLog(c.Request.Method)),
 		slog.String("route", routeLabel),
 		slog.String("path", cleanForLog(c.Request.URL.Path)),
@@ -130,7 +152,7 @@ func (a *API) recoverPanics(c *gin.Context) {
 		if v == http.ErrAbortHandler {
 			panic(v)
 		}
-		a.requestLogger(c).ErrorContext(c.Request.Context(), "panic in handler",
+		a.log.ErrorContext(c.Request.Context(), "panic in handler",
 			"panic", cleanForLog(fmt.Sprint(v)), "stack", string(debug.Stack()))
 		if c.Writer.Written() {
 			c.Abort() // too late for a problem body; the client sees a truncated response
