@@ -225,7 +225,7 @@ func TestFailingAnalysisIsRetriedThenParkedForReview(t *testing.T) {
 	d := h.file(buyer1, o, 1)
 	// The photo's bytes vanish behind the service's back: every run fails to read them.
 	sha := d.Evidence[0].SHA256
-	if err := os.Remove(filepath.Join(h.dataDir, "blobs", "sha256", sha[:2], sha[2:4], sha)); err != nil {
+	if err := os.Remove(filepath.Join(h.dataDir, "blobs", "sha256", sha[:2], sha)); err != nil {
 		t.Fatal(err)
 	}
 	h.runWorkers(adjudicate.WorkerOptions{Workers: 1, MaxAttempts: 2})

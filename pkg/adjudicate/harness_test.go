@@ -44,7 +44,7 @@ var (
 
 // harness is a real service on real SQLite (or PostgreSQL) and a real blob directory.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	dsn      string
 	dataDir  string
 	clock    *storetest.Clock
@@ -59,7 +59,7 @@ type harnessOption func(*harness)
 
 func withAnalyzer(a adjudicate.Analyzer) harnessOption { return func(h *harness) { h.analyzer = a } }
 
-func newHarness(t *testing.T, opts ...harnessOption) *harness {
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	dsn := storetest.SQLite(t)
 	return startHarness(t, dsn, filepath.Dir(dsn), opts...)
@@ -67,7 +67,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 
 // startHarness opens a service on an existing database and data directory, as a restarted
 // process would.
-func startHarness(t *testing.T, dsn, dataDir string, opts ...harnessOption) *harness {
+func startHarness(t testing.TB, dsn, dataDir string, opts ...harnessOption) *harness {
 	t.Helper()
 	h := &harness{t: t, dsn: dsn, dataDir: dataDir, observed: &observer{},
 		clock:    storetest.NewClock(time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)),

@@ -29,8 +29,11 @@ const staleTemp = time.Hour
 
 // Store is a content-addressed store rooted at a directory:
 //
-//	root/sha256/ab/cd/abcd...   the blobs, fanned out by the first two bytes of the key
-//	root/tmp/                   files being written
+//	root/sha256/ab/abcd...   the blobs, fanned out by the first byte of the key (as git does)
+//	root/tmp/                files being written
+//
+// The 256 fan-out directories are created (and made durable) by Open, so a Put costs two
+// fsyncs: the file, and the directory that gains its name.
 //
 // It is safe for concurrent use, also by several processes sharing the directory.
 type Store struct {
@@ -49,6 +52,17 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
 	}
+	for i := range 256 {
+		if err := os.MkdirAll(filepath.Join(s.objects(), fmt.Sprintf("%02x", i)), 0o750); err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+	}
+	// Make the layout durable once, so that Put need only sync the directory it writes in.
+	for _, d := range []string{s.objects(), s.root, filepath.Dir(s.root)} {
+		if err := syncDir(d); err != nil {
+			return nil, err
+		}
+	}
 	s.removeStaleTemp()
 	return s, nil
 }
@@ -62,7 +76,7 @@ func (s *Store) path(key string) (string, error) {
 	if !ValidKey(key) {
 		return "", fmt.Errorf("blob: invalid key %q: %w", truncate(key, 80), fs.ErrNotExist)
 	}
-	return filepath.Join(s.objects(), key[0:2], key[2:4], key), nil
+	return filepath.Join(s.objects(), key[0:2], key), nil
 }
 
 // ValidKey reports whether key has the form of a blob key (64 lowercase hex digits).
@@ -97,11 +111,8 @@ func (s *Store) Put(ctx context.Context, data []byte) (string, error) {
 
 	if info, err := os.Stat(final); err == nil && info.Size() == int64(len(data)) {
 		// Already stored. Another Put may have renamed it and not yet fsynced the directory,
-		// so sync the directories before promising durability to this caller too.
-		return key, s.syncDirs(dir)
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("blob: %w", err)
+		// so sync it before promising durability to this caller too.
+		return key, syncDir(dir)
 	}
 	tmp, err := s.writeTemp(data)
 	if err != nil {
@@ -111,7 +122,7 @@ func (s *Store) Put(ctx context.Context, data []byte) (string, error) {
 		os.Remove(tmp)
 		return "", fmt.Errorf("blob: %w", err)
 	}
-	if err := s.syncDirs(dir); err != nil {
+	if err := syncDir(dir); err != nil {
 		return "", err
 	}
 	return key, nil
@@ -140,17 +151,6 @@ func (s *Store) writeTemp(data []byte) (string, error) {
 		return "", fmt.Errorf("blob: writing %d bytes: %w", len(data), werr)
 	}
 	return name, nil
-}
-
-// syncDirs fsyncs the blob's directory and its parents up to the objects directory, so that
-// directories MkdirAll just created are durable along with the entry.
-func (s *Store) syncDirs(dir string) error {
-	for _, d := range []string{dir, filepath.Dir(dir), s.objects()} {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func syncDir(dir string) error {
