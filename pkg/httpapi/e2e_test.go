@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/refundguard/refundguard/forensics"
@@ -357,4 +358,37 @@ func TestEndToEndBadInputChangesNothing(t *testing.T) {
 	}
 	// The same order then takes a good claim: nothing was left half-done.
 	live.fileClaim("buyer", mine.ID, 5000, good)
+}
+
+// TestEndToEndConcurrentRetries: a client that times out and retries while its first request
+// is still running sends the same Idempotency-Key twice at once. Exactly one claim results,
+// and every attempt gets the same 201 body.
+func TestEndToEndConcurrentRetries(t *testing.T) {
+	live := startLiveAPI(t)
+	order := live.createOrder("merchant", "buyer-1", "LAMP-1", 3000)
+	form := formBody(t, field("order_id", order.ID), field("reason", "defective"), field("amount", "3000"),
+		field("refund_type", "return_and_refund"), photo("lamp.png", synthPhoto(t, 5)))
+	form.header = map[string]string{"Idempotency-Key": "retry-storm-1"}
+
+	const attempts = 4
+	replies := make([]reply, attempts)
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies[i] = live.call("buyer", "POST", "/v1/claims", form)
+		}()
+	}
+	wg.Wait()
+	for i, r := range replies {
+		if r.StatusCode != 201 || !bytes.Equal(r.data, replies[0].data) {
+			t.Errorf("attempt %d: %d %s (first: %s)", i, r.StatusCode, r.data, replies[0].data)
+		}
+	}
+	var page claimList[map[string]any]
+	live.mustJSON(live.call("buyer", "GET", "/v1/claims", body{}), 200, &page)
+	if len(page.Claims) != 1 {
+		t.Errorf("%d claims from one request", len(page.Claims))
+	}
 }
