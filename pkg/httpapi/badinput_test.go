@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/refundguard/refundguard/pkg/claim"
 )
@@ -135,5 +136,41 @@ func TestBodyLimitStopsAStream(t *testing.T) {
 	}
 	if c := svc.called(); len(c) != 0 {
 		t.Errorf("the service was called: %v", c)
+	}
+}
+
+// TestUploadMemoryBudget: uploads reserve their size from a shared budget, so a burst of
+// large uploads waits instead of holding more photo bytes in memory than the operator
+// allowed; each goes through once the one before it is done.
+func TestUploadMemoryBudget(t *testing.T) {
+	svc := newFakeService()
+	release := make(chan struct{})
+	svc.block["AddProductImages"] = release
+	r := multipartRequest(t, "POST", "/v1/products/S/images", "merchant-key", photo("a.jpg", bytes.Repeat([]byte("x"), 3000)))
+	size := int64(len(r.body))
+	api := New(Options{Service: svc, Limits: Limits{MaxPhotoBytes: 4096, MaxUploadBytes: 2 * size, UploadMemory: size + size/2}})
+
+	done := make(chan int, 2)
+	go func() { done <- do(t, api, r).Code }()
+	// The first upload is inside the service (blocked there) holding its reservation.
+	for deadline := time.Now().Add(10 * time.Second); len(svc.called()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first upload never reached the service")
+		}
+	}
+	go func() { done <- do(t, api, r).Code }()
+	select {
+	case code := <-done:
+		t.Fatalf("the second upload finished (%d) while the first held the budget", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if n := len(svc.called()); n != 1 {
+		t.Fatalf("%d service calls while the budget was spent", n)
+	}
+	close(release)
+	for range 2 {
+		if code := <-done; code != 201 {
+			t.Errorf("status %d", code)
+		}
 	}
 }

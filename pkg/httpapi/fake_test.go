@@ -31,6 +31,7 @@ type fakeService struct {
 	calls   []string
 	errs    map[string]error
 	panics  map[string]bool
+	block   map[string]chan struct{} // a method waits for its channel to close
 	details adjudicate.ClaimDetails
 	content adjudicate.Content
 	stats   adjudicate.Stats
@@ -49,6 +50,7 @@ func newFakeService() *fakeService {
 		},
 		errs:    map[string]error{},
 		panics:  map[string]bool{},
+		block:   map[string]chan struct{}{},
 		details: sampleDetails(),
 		stats: adjudicate.Stats{
 			ClaimsByStatus: map[claim.Status]int64{claim.StatusAnalyzing: 2, claim.StatusInReview: 5},
@@ -98,6 +100,12 @@ func sampleDetails() adjudicate.ClaimDetails {
 }
 
 func (f *fakeService) enter(method string, in any) error {
+	f.mu.Lock()
+	wait := f.block[method]
+	f.mu.Unlock()
+	if wait != nil {
+		defer func() { <-wait }()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, method)

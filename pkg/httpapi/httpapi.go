@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/refundguard/refundguard/pkg/adjudicate"
 	"github.com/refundguard/refundguard/pkg/claim"
@@ -57,6 +58,11 @@ type Limits struct {
 	MaxFieldBytes  int64 // bytes per multipart text field (default 64 KiB)
 	MaxJSONBytes   int64 // JSON request bodies (default 1 MiB)
 	MaxUploadBytes int64 // whole multipart bodies (default MaxPhotos*MaxPhotoBytes + 1 MiB)
+	// UploadMemory bounds the upload bytes held in memory by all requests at once (photos
+	// are read whole before the service checks them). A request reserves its declared
+	// Content-Length, or MaxUploadBytes when it declares none, and waits while the budget is
+	// spent. Default 2*MaxUploadBytes: two maximal uploads, or dozens of ordinary ones.
+	UploadMemory int64
 }
 
 // WithDefaults fills the zero fields with the limits of the API contract: 9 photos of at
@@ -76,6 +82,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxUploadBytes <= 0 {
 		l.MaxUploadBytes = int64(l.MaxPhotos)*l.MaxPhotoBytes + 1<<20
+	}
+	if l.UploadMemory <= 0 {
+		l.UploadMemory = 2 * l.MaxUploadBytes
 	}
 	return l
 }
@@ -113,6 +122,8 @@ type API struct {
 	engine         *gin.Engine
 	routes         []route
 	console        http.Handler
+	// uploads is the UploadMemory budget, in bytes.
+	uploads *semaphore.Weighted
 }
 
 // ginReleaseMode is set once: Gin only has a process-wide mode switch, and its debug mode
@@ -149,6 +160,7 @@ func New(opts Options) *API {
 	if statsTimeout <= 0 {
 		statsTimeout = 5 * time.Second
 	}
+	a.uploads = semaphore.NewWeighted(a.limits.UploadMemory)
 	a.metrics = newHTTPMetrics(a.registry)
 	a.registry.MustRegister(&serviceCollector{svc: a.svc, timeout: statsTimeout, log: a.log})
 	a.metricsHandler = newMetricsHandler(a.registry)

@@ -252,9 +252,29 @@ func (a *API) limitBody(kind bodyKind) gin.HandlerFunc {
 				a.writeError(c, err)
 				return
 			}
+			release, err := a.reserveUpload(c.Request)
+			if err != nil {
+				a.writeError(c, err)
+				return
+			}
+			defer release()
 		}
 		c.Next()
 	}
+}
+
+// reserveUpload takes the request's share of the UploadMemory budget, waiting while other
+// uploads hold it; it gives up when the client goes away.
+func (a *API) reserveUpload(r *http.Request) (release func(), err error) {
+	n := r.ContentLength
+	if n <= 0 || n > a.limits.MaxUploadBytes {
+		n = a.limits.MaxUploadBytes
+	}
+	n = min(n, a.limits.UploadMemory)
+	if err := a.uploads.Acquire(r.Context(), n); err != nil {
+		return nil, claim.Wrap(err, claim.CodeUnavailable, "the server is busy receiving other uploads; retry shortly")
+	}
+	return func() { a.uploads.Release(n) }, nil
 }
 
 func tooLargeBody(limit int64) *claim.Error {
