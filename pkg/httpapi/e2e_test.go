@@ -392,3 +392,40 @@ func TestEndToEndConcurrentRetries(t *testing.T) {
 		t.Errorf("%d claims from one request", len(page.Claims))
 	}
 }
+
+// TestEndToEndRefusalsOnOrdersAndLists covers the refusals of the other endpoints that need
+// stored state to decide, each answered with its problem and field.
+func TestEndToEndRefusalsOnOrdersAndLists(t *testing.T) {
+	live := startLiveAPI(t)
+	o := live.createOrder("merchant", "buyer-1", "DESK-1", 45000)
+	dup := jsonBody(map[string]any{"external_id": o.ExternalID, "buyer_id": "buyer-1", "amount": map[string]any{"value": 1, "currency": "CNY"},
+		"items": []map[string]any{{"sku": "DESK-1", "name": "desk", "quantity": 1}}, "placed_at": o.PlacedAt})
+	cases := []struct {
+		name, party, method, path string
+		b                         body
+		status                    int
+		code                      claim.Code
+		field                     string
+	}{
+		{"an external_id registered twice", "merchant", "POST", "/v1/orders", dup, 409, claim.CodeConflict, "external_id"},
+		{"delivery before the order was placed", "merchant", "PATCH", "/v1/orders/" + o.ID, jsonBody(map[string]string{"delivered_at": "2000-01-01T00:00:00Z"}), 422, claim.CodeInvalid, "delivered_at"},
+		{"a cursor the service never issued", "reviewer", "GET", "/v1/claims?cursor=forged", body{}, 422, claim.CodeInvalid, "cursor"},
+		{"an unknown status filter", "reviewer", "GET", "/v1/claims?status=lost", body{}, 422, claim.CodeInvalid, "status"},
+		{"a key for an unknown role", "admin", "POST", "/v1/keys", jsonBody(map[string]string{"role": "owner", "subject": "x"}), 422, claim.CodeInvalid, "role"},
+		{"an admin revoking its own key", "admin", "DELETE", "/v1/keys/" + live.keyIDs["admin"], body{}, 409, claim.CodeConflict, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			live := live.as(t)
+			p := live.problem(live.call(tc.party, tc.method, tc.path, tc.b), tc.status, tc.code)
+			if p.Field != tc.field {
+				t.Errorf("field %q, want %q (%s)", p.Field, tc.field, p.Detail)
+			}
+		})
+	}
+	var again orderDTO
+	live.mustJSON(live.call("merchant", "GET", "/v1/orders/"+o.ID, body{}), 200, &again)
+	if !again.DeliveredAt.Equal(*o.DeliveredAt) {
+		t.Errorf("a refused PATCH changed delivered_at: %v -> %v", o.DeliveredAt, again.DeliveredAt)
+	}
+}
