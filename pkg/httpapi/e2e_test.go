@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"image"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -427,5 +428,41 @@ func TestEndToEndRefusalsOnOrdersAndLists(t *testing.T) {
 	live.mustJSON(live.call("merchant", "GET", "/v1/orders/"+o.ID, body{}), 200, &again)
 	if !again.DeliveredAt.Equal(*o.DeliveredAt) {
 		t.Errorf("a refused PATCH changed delivered_at: %v -> %v", o.DeliveredAt, again.DeliveredAt)
+	}
+}
+
+// TestEndToEndPaging walks a buyer's claims two at a time with next_cursor: every claim
+// once, newest first, and an empty cursor on the last page.
+func TestEndToEndPaging(t *testing.T) {
+	live := startLiveAPI(t)
+	var filed []string
+	for i := range 5 {
+		o := live.createOrder("merchant", "buyer-1", "PEN-"+itoa(int64(i)), 1000)
+		filed = append(filed, live.fileClaim("buyer", o.ID, 500, synthPhoto(t, 10+i)).ID)
+	}
+	var seen []string
+	cursor, pages := "", 0
+	for {
+		var page claimList[buyerClaimSummary]
+		live.mustJSON(live.call("buyer", "GET", "/v1/claims?limit=2&cursor="+url.QueryEscape(cursor), body{}), 200, &page)
+		pages++
+		for _, c := range page.Claims {
+			seen = append(seen, c.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("the cursor never ends")
+		}
+		cursor = page.NextCursor
+	}
+	if pages != 3 || len(seen) != 5 {
+		t.Fatalf("%d pages, %d claims: %v", pages, len(seen), seen)
+	}
+	for i, id := range seen {
+		if id != filed[len(filed)-1-i] {
+			t.Errorf("position %d: %s, want %s (newest first)", i, id, filed[len(filed)-1-i])
+		}
 	}
 }
