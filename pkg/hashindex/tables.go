@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // table is one substring's hash table in compressed-sparse-row form: the entries of bucket
@@ -33,51 +34,63 @@ type tables struct {
 }
 
 // buildTables indexes the first end hashes of words (w words each) over the substrings
-// lays, one table per substring, built in parallel. Removed slots are indexed too and
-// filtered at search time.
+// lays, one table per substring, GOMAXPROCS tables at a time. Removed slots are indexed too
+// and filtered at search time.
 func buildTables(words []uint64, w, end int, lays []layout) *tables {
 	ts := &tables{end: end, t: make([]table, len(lays)), lays: lays}
-	// Each table needs two scratch arrays of 16 bytes per hash; building GOMAXPROCS tables
-	// at once bounds that.
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var next atomic.Int32
 	var wg sync.WaitGroup
-	for i, l := range lays {
+	for range min(max(1, runtime.GOMAXPROCS(0)), len(lays)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ts.t[i] = buildTable(words, w, end, l)
+			defer wg.Done()
+			// Scratch is reused from table to table: fresh memory costs a page fault per 4 KiB,
+			// which at 1e7 hashes took as long as the sorting.
+			var sc scratch
+			for i := int(next.Add(1)) - 1; i < len(lays); i = int(next.Add(1)) - 1 {
+				ts.t[i] = buildTable(words, w, end, lays[i], &sc)
+			}
 		}()
 	}
 	wg.Wait()
 	return ts
 }
 
-// sortEntry is a hash (64-bit) or substring (256-bit) being placed in its bucket.
+// sortEntry is a slot being placed in its bucket, with its whole hash (64-bit) or its
+// substring (256-bit): what the table stores next to the slot.
 type sortEntry struct {
-	h      uint64
-	slot   uint32
-	bucket uint32
+	h    uint64
+	slot uint32
 }
 
-// buildTable sorts the slots by bucket with a least-significant-digit radix sort: every pass
-// reads one array in order and appends to 2048 runs, which the caches handle well, where
-// placing each slot straight into its bucket would miss the cache on every hash (seconds at
-// 1e7).
-func buildTable(words []uint64, w, end int, l layout) table {
+type scratch struct{ a, tmp []sortEntry }
+
+func (sc *scratch) get(n int) (a, tmp []sortEntry) {
+	if cap(sc.a) < n {
+		sc.a, sc.tmp = make([]sortEntry, n), make([]sortEntry, n)
+	}
+	return sc.a[:n], sc.tmp[:n]
+}
+
+// buildTable sorts the slots by bucket with a least-significant-digit radix sort: a pass
+// reads one array in order and appends to a few thousand runs, which the caches follow,
+// where placing each slot straight into its bucket misses the cache on every hash.
+func buildTable(words []uint64, w, end int, l layout, sc *scratch) table {
 	t := table{layout: l, k: bucketBits(l.bits, end)}
 	t.direct = t.k == l.bits
-	a := make([]sortEntry, end)
+	a, tmp := sc.get(end)
 	for s := range a {
 		if w == 1 {
-			h := words[s]
-			a[s] = sortEntry{h: h, slot: uint32(s), bucket: t.bucket(t.key1(h))}
+			a[s] = sortEntry{h: words[s], slot: uint32(s)}
 		} else {
-			key := t.key(words[s*w : s*w+w])
-			a[s] = sortEntry{h: uint64(key), slot: uint32(s), bucket: t.bucket(key)}
+			a[s] = sortEntry{h: uint64(t.key(words[s*w : s*w+w])), slot: uint32(s)}
 		}
 	}
-	a = radixSortByBucket(a, t.k)
+	bucketOf := func(x sortEntry) uint32 { return t.bucket(uint32(x.h)) }
+	if w == 1 {
+		bucketOf = func(x sortEntry) uint32 { return t.bucket(t.key1(x.h)) }
+	}
+	a = radixSort(a, tmp, t.k, bucketOf)
 
 	nb := 1 << t.k
 	t.offsets = make([]uint32, nb+1)
@@ -88,7 +101,7 @@ func buildTable(words []uint64, w, end int, l layout) table {
 		t.keys = make([]uint32, end)
 	}
 	for e, x := range a {
-		t.offsets[x.bucket+1]++
+		t.offsets[bucketOf(x)+1]++
 		t.slots[e] = x.slot
 		switch {
 		case w == 1:
@@ -103,10 +116,11 @@ func buildTable(words []uint64, w, end int, l layout) table {
 	return t
 }
 
-// radixSortByBucket sorts a by bucket (k bits), stably, so each bucket keeps slot order.
-// Digits are at most 12 bits (4096 runs per pass), so 24-bit buckets take two passes; one
-// reading pass counts every digit first.
-func radixSortByBucket(a []sortEntry, k int) []sortEntry {
+// radixSort sorts a by bucket (k bits), stably so each bucket keeps slot order, using tmp
+// of the same length; it returns whichever of the two holds the result. Digits are at most
+// 12 bits, so 24-bit buckets take two passes (8-bit digits, three passes, measured slower);
+// one reading pass counts every digit first.
+func radixSort(a, tmp []sortEntry, k int, bucketOf func(sortEntry) uint32) []sortEntry {
 	passes := (k + 11) / 12
 	if passes == 0 {
 		return a
@@ -118,11 +132,11 @@ func radixSortByBucket(a []sortEntry, k int) []sortEntry {
 		counts[p] = make([]int, 1<<digit)
 	}
 	for _, x := range a {
+		b := bucketOf(x)
 		for p, c := range counts {
-			c[x.bucket>>(p*digit)&mask]++
+			c[b>>(p*digit)&mask]++
 		}
 	}
-	tmp := make([]sortEntry, len(a))
 	for p, count := range counts {
 		sum := 0
 		for d, c := range count {
@@ -131,7 +145,7 @@ func radixSortByBucket(a []sortEntry, k int) []sortEntry {
 		}
 		shift := p * digit
 		for _, x := range a {
-			d := x.bucket >> shift & mask
+			d := bucketOf(x) >> shift & mask
 			tmp[count[d]] = x
 			count[d]++
 		}
