@@ -76,34 +76,36 @@ func (g *rasterGrid) cellArea(ox, oy int) int {
 	return int(g.xe[ox]-g.xs[ox]) * (g.ye[oy] - g.ys[oy])
 }
 
-// sumRow adds to acc, per raster column, the sum of one source row's samples. The row
-// holds one sample per 1<<shift source columns (subsampled chroma); a sample is counted
-// once for every source column it covers, as the per-pixel reference does.
-func sumRow[T uint8 | uint32](g *rasterGrid, acc []uint32, row []T, shift uint) {
+// sumCells adds to acc, per raster column, the sum of one row of per-column sums. col holds
+// one value per 1<<shift source columns (subsampled chroma); a value counts once for every
+// source column it covers, as the per-pixel reference does. With prefix sums each cell
+// costs two lookups whatever its width; pre is scratch of len(col)+1.
+func (g *rasterGrid) sumCells(acc, col []uint32, shift uint, pre []uint64) {
+	pre = pre[:len(col)+1]
+	var s uint64
+	pre[0] = 0
+	for i, v := range col {
+		s += uint64(v)
+		pre[i+1] = s
+	}
 	if shift == 0 {
 		for ox := range acc {
-			var s uint32
-			for _, v := range row[g.xs[ox]:g.xe[ox]] {
-				s += uint32(v)
-			}
-			acc[ox] += s
+			acc[ox] += uint32(pre[g.xe[ox]] - pre[g.xs[ox]])
 		}
 		return
 	}
+	mask := 1<<shift - 1
+	// upTo is the sum over source columns [0, x).
+	upTo := func(x int) uint64 {
+		c := x >> shift
+		v := pre[c] << shift
+		if r := x & mask; r != 0 {
+			v += uint64(r) * uint64(col[c])
+		}
+		return v
+	}
 	for ox := range acc {
-		x0, x1 := int(g.xs[ox]), int(g.xe[ox])
-		c0, c1 := x0>>shift, (x1-1)>>shift
-		if c0 == c1 {
-			acc[ox] += uint32(row[c0]) * uint32(x1-x0)
-			continue
-		}
-		var mid uint32
-		for _, v := range row[c0+1 : c1] {
-			mid += uint32(v)
-		}
-		first := uint32((c0+1)<<shift - x0)
-		last := uint32(x1 - c1<<shift)
-		acc[ox] += mid<<shift + uint32(row[c0])*first + uint32(row[c1])*last
+		acc[ox] += uint32(upTo(int(g.xe[ox])) - upTo(int(g.xs[ox])))
 	}
 }
 
@@ -123,19 +125,14 @@ func addColumns(col []uint32, row []byte, weight uint32) {
 	}
 }
 
-// sumRow3 is sumRow for interleaved 3-sample pixels (libjpeg's YCbCr output).
-func (g *rasterGrid) sumRow3(accY, accCb, accCr []uint32, row []byte) {
-	for ox := range accY {
-		var sy, sb, sr uint32
-		px := row[3*int(g.xs[ox]) : 3*int(g.xe[ox])]
-		for i := 0; i+2 < len(px); i += 3 {
-			sy += uint32(px[i])
-			sb += uint32(px[i+1])
-			sr += uint32(px[i+2])
-		}
-		accY[ox] += sy
-		accCb[ox] += sb
-		accCr[ox] += sr
+// addColumns3 is addColumns for interleaved 3-sample pixels (libjpeg's YCbCr output).
+func addColumns3(colY, colCb, colCr []uint32, row []byte) {
+	colY, colCb, colCr = colY[:len(row)/3], colCb[:len(row)/3], colCr[:len(row)/3]
+	for x := range colY {
+		px := row[3*x : 3*x+3 : 3*x+3]
+		colY[x] += uint32(px[0])
+		colCb[x] += uint32(px[1])
+		colCr[x] += uint32(px[2])
 	}
 }
 
@@ -236,6 +233,7 @@ func (g *rasterGrid) fillYCbCr(m *image.YCbCr) {
 	kx, ky := chromaShift(m.SubsampleRatio)
 	cw := (g.srcW-1)>>kx + 1
 	accY, colY := make([]uint32, g.ow), make([]uint32, g.srcW)
+	pre := make([]uint64, g.srcW+1)
 	var accCb, accCr, colCb, colCr []uint32
 	if g.r.Cb != nil {
 		accCb, accCr = make([]uint32, g.ow), make([]uint32, g.ow)
@@ -246,7 +244,7 @@ func (g *rasterGrid) fillYCbCr(m *image.YCbCr) {
 		for y := y0; y < y1; y++ {
 			addColumns(colY, m.Y[y*m.YStride:y*m.YStride+g.srcW], 1)
 		}
-		sumRow(g, accY, colY, 0)
+		g.sumCells(accY, colY, 0, pre)
 		clear(colY)
 		if accCb == nil {
 			flush(g, oy, accY, nil, nil)
@@ -259,8 +257,8 @@ func (g *rasterGrid) fillYCbCr(m *image.YCbCr) {
 			addColumns(colCb, m.Cb[c:c+cw], n)
 			addColumns(colCr, m.Cr[c:c+cw], n)
 		}
-		sumRow(g, accCb, colCb, kx)
-		sumRow(g, accCr, colCr, kx)
+		g.sumCells(accCb, colCb, kx, pre)
+		g.sumCells(accCr, colCr, kx, pre)
 		clear(colCb)
 		clear(colCr)
 		flush(g, oy, accY, accCb, accCr)
@@ -286,12 +284,12 @@ func chromaShift(s image.YCbCrSubsampleRatio) (kx, ky uint) {
 
 // fillGray builds the raster from a grey plane.
 func (g *rasterGrid) fillGray(m *image.Gray) {
-	acc, col := make([]uint32, g.ow), make([]uint32, g.srcW)
+	acc, col, pre := make([]uint32, g.ow), make([]uint32, g.srcW), make([]uint64, g.srcW+1)
 	for oy := range g.oh {
 		for y := g.ys[oy]; y < g.ye[oy]; y++ {
 			addColumns(col, m.Pix[y*m.Stride:y*m.Stride+g.srcW], 1)
 		}
-		sumRow(g, acc, col, 0)
+		g.sumCells(acc, col, 0, pre)
 		clear(col)
 		flush(g, oy, acc, nil, nil)
 	}

@@ -177,10 +177,11 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 	g := newRasterGrid(w, h, sw, sh, ow, oh, transformOf(orientation), true)
 	stride := sw * comps
 	buf := make([]byte, stride*turboBatchRows)
-	accY := make([]uint32, ow)
-	var accCb, accCr []uint32
+	accY, colY, pre := make([]uint32, ow), make([]uint32, sw), make([]uint64, sw+1)
+	var accCb, accCr, colCb, colCr []uint32
 	if comps == 3 {
 		accCb, accCr = make([]uint32, ow), make([]uint32, ow)
+		colCb, colCr = make([]uint32, sw), make([]uint32, sw)
 	}
 	y, oy := 0, 0
 	for y < sh {
@@ -197,11 +198,19 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 		for i := range n {
 			row := buf[i*stride : (i+1)*stride]
 			if comps == 3 {
-				g.sumRow3(accY, accCb, accCr, row)
+				addColumns3(colY, colCb, colCr, row)
 			} else {
-				sumRow(g, accY, row, 0)
+				addColumns(colY, row, 1)
 			}
-			if y == g.ye[oy]-1 {
+			if y == g.ye[oy]-1 { // the last source row of raster row oy
+				g.sumCells(accY, colY, 0, pre)
+				clear(colY)
+				if comps == 3 {
+					g.sumCells(accCb, colCb, 0, pre)
+					g.sumCells(accCr, colCr, 0, pre)
+					clear(colCb)
+					clear(colCr)
+				}
 				flush(g, oy, accY, accCb, accCr)
 				oy++
 			}
