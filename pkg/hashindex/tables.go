@@ -56,20 +56,28 @@ func buildTables(words []uint64, w, end int, lays []layout) *tables {
 	return ts
 }
 
-// sortEntry is a slot being placed in its bucket, with its whole hash (64-bit) or its
-// substring (256-bit): what the table stores next to the slot.
-type sortEntry struct {
-	h    uint64
-	slot uint32
+// entry1 is a slot of a 64-bit index being placed in its bucket, with the whole hash the
+// table stores next to it; entry4 is a slot of a 256-bit index with its substring (half the
+// size: the sort moves every entry twice).
+type (
+	entry1 struct {
+		h    uint64
+		slot uint32
+	}
+	entry4 struct{ key, slot uint32 }
+)
+
+// scratch holds a worker's sort buffers, reused from table to table.
+type scratch struct {
+	a1, tmp1 []entry1
+	a4, tmp4 []entry4
 }
 
-type scratch struct{ a, tmp []sortEntry }
-
-func (sc *scratch) get(n int) (a, tmp []sortEntry) {
-	if cap(sc.a) < n {
-		sc.a, sc.tmp = make([]sortEntry, n), make([]sortEntry, n)
+func grow[E any](a, tmp *[]E, n int) ([]E, []E) {
+	if cap(*a) < n {
+		*a, *tmp = make([]E, n), make([]E, n)
 	}
-	return sc.a[:n], sc.tmp[:n]
+	return (*a)[:n], (*tmp)[:n]
 }
 
 // buildTable sorts the slots by bucket with a least-significant-digit radix sort: a pass
@@ -78,36 +86,37 @@ func (sc *scratch) get(n int) (a, tmp []sortEntry) {
 func buildTable(words []uint64, w, end int, l layout, sc *scratch) table {
 	t := table{layout: l, k: bucketBits(l.bits, end)}
 	t.direct = t.k == l.bits
-	a, tmp := sc.get(end)
-	for s := range a {
-		if w == 1 {
-			a[s] = sortEntry{h: words[s], slot: uint32(s)}
-		} else {
-			a[s] = sortEntry{h: uint64(t.key(words[s*w : s*w+w])), slot: uint32(s)}
-		}
-	}
-	bucketOf := func(x sortEntry) uint32 { return t.bucket(uint32(x.h)) }
-	if w == 1 {
-		bucketOf = func(x sortEntry) uint32 { return t.bucket(t.key1(x.h)) }
-	}
-	a = radixSort(a, tmp, t.k, bucketOf)
-
 	nb := 1 << t.k
 	t.offsets = make([]uint32, nb+1)
 	t.slots = make([]uint32, end)
 	if w == 1 {
+		a, tmp := grow(&sc.a1, &sc.tmp1, end)
+		for s := range a {
+			a[s] = entry1{h: words[s], slot: uint32(s)}
+		}
+		bucketOf := func(x entry1) uint32 { return t.bucket(t.key1(x.h)) }
+		a = radixSort(a, tmp, t.k, bucketOf)
 		t.inline = make([]uint64, end)
-	} else if !t.direct {
-		t.keys = make([]uint32, end)
-	}
-	for e, x := range a {
-		t.offsets[bucketOf(x)+1]++
-		t.slots[e] = x.slot
-		switch {
-		case w == 1:
-			t.inline[e] = x.h
-		case !t.direct:
-			t.keys[e] = uint32(x.h)
+		for e, x := range a {
+			t.offsets[bucketOf(x)+1]++
+			t.slots[e], t.inline[e] = x.slot, x.h
+		}
+	} else {
+		a, tmp := grow(&sc.a4, &sc.tmp4, end)
+		for s := range a {
+			a[s] = entry4{key: t.key(words[s*w : s*w+w]), slot: uint32(s)}
+		}
+		bucketOf := func(x entry4) uint32 { return t.bucket(x.key) }
+		a = radixSort(a, tmp, t.k, bucketOf)
+		if !t.direct {
+			t.keys = make([]uint32, end)
+		}
+		for e, x := range a {
+			t.offsets[bucketOf(x)+1]++
+			t.slots[e] = x.slot
+			if !t.direct {
+				t.keys[e] = x.key
+			}
 		}
 	}
 	for b := 1; b <= nb; b++ {
@@ -120,7 +129,7 @@ func buildTable(words []uint64, w, end int, l layout, sc *scratch) table {
 // of the same length; it returns whichever of the two holds the result. Digits are at most
 // 12 bits, so 24-bit buckets take two passes (8-bit digits, three passes, measured slower);
 // one reading pass counts every digit first.
-func radixSort(a, tmp []sortEntry, k int, bucketOf func(sortEntry) uint32) []sortEntry {
+func radixSort[E any](a, tmp []E, k int, bucketOf func(E) uint32) []E {
 	passes := (k + 11) / 12
 	if passes == 0 {
 		return a
