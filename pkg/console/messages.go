@@ -278,12 +278,14 @@ var catalogEN = map[string]string{
 	"severity.medium": "medium",
 	"severity.high":   "high",
 
-	"rejectreason.fabricated_evidence": "fabricated evidence (edited or stolen photo)",
-	"rejectreason.ai_generated":        "AI-generated evidence",
-	"rejectreason.reused_evidence":     "evidence reused from another claim",
-	"rejectreason.damage_not_shown":    "photos do not show the claimed problem",
-	"rejectreason.outside_policy":      "outside the refund policy",
-	"rejectreason.other":               "other (explain in the note)",
+	"rejectreason.fabricated_evidence":   "fabricated evidence (damage painted on, a doctored photo)",
+	"rejectreason.stolen_merchant_photo": "the merchant's own photo passed off as the buyer's",
+	"rejectreason.ai_generated":          "AI-generated evidence",
+	"rejectreason.reused_evidence":       "evidence reused from another claim",
+	"rejectreason.damage_not_shown":      "photos do not show the claimed problem",
+	"rejectreason.insufficient_evidence": "not enough evidence (e.g. no answer to a request)",
+	"rejectreason.outside_policy":        "outside the refund policy",
+	"rejectreason.other":                 "other (explain in the note)",
 }
 
 var catalogZH = map[string]string{
@@ -561,10 +563,12 @@ var catalogZH = map[string]string{
 	"severity.medium": "中",
 	"severity.high":   "高",
 
-	"rejectreason.fabricated_evidence": "伪造证据（修改或盗用的照片）",
-	"rejectreason.ai_generated":        "AI 生成的证据",
-	"rejectreason.reused_evidence":     "证据在其他申请中用过",
-	"rejectreason.damage_not_shown":    "照片未显示所述问题",
-	"rejectreason.outside_policy":      "不符合退款政策",
-	"rejectreason.other":               "其他（请在备注中说明）",
+	"rejectreason.fabricated_evidence":   "伪造证据（画上的损坏、篡改的照片）",
+	"rejectreason.stolen_merchant_photo": "盗用商家自己的照片",
+	"rejectreason.ai_generated":          "AI 生成的证据",
+	"rejectreason.reused_evidence":       "证据在其他申请中用过",
+	"rejectreason.damage_not_shown":      "照片未显示所述问题",
+	"rejectreason.insufficient_evidence": "证据不足（例如未回应补充证据的要求）",
+	"rejectreason.outside_policy":        "不符合退款政策",
+	"rejectreason.other":                 "其他（请在备注中说明）",
 }

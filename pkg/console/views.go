@@ -88,14 +88,16 @@ var (
 	outcomes    = []claim.Outcome{claim.OutcomeApprove, claim.OutcomePartial, claim.OutcomeReject, claim.OutcomeRequestEvidence}
 )
 
-// rejectReasons are the reason codes a reviewer picks from when rejecting. The service
-// validates them; fabricated_evidence is the one that counts in the buyer's record as
-// "rejected as fabricated".
+// rejectReasons are the reason codes a reviewer picks from when rejecting, in the order
+// and spelling of the review service's list (fabrication codes first: those count in the
+// buyer's record as "rejected as fabricated"). The service validates them.
 var rejectReasons = []string{
 	"fabricated_evidence",
+	"stolen_merchant_photo",
 	"ai_generated",
 	"reused_evidence",
 	"damage_not_shown",
+	"insufficient_evidence",
 	"outside_policy",
 	"other",
 }
