@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -263,6 +264,17 @@ func (s *Service) analyzeClaim(ctx context.Context, job claim.AnalysisJob) error
 		if res.Report.Error != nil && res.Report.Error.Code == forensics.ErrCodeCanceled {
 			return context.Canceled
 		}
+		if res.Report.Error == nil && ev.Source == claim.SourceBuyer {
+			// Reuse across claims is the server's own finding, added before the rules read the report.
+			dup, found, err := s.duplicateFinding(ctx, c, ev)
+			if err != nil {
+				return fmt.Errorf("looking for evidence %s in other claims: %w", ev.ID, err)
+			}
+			if found {
+				res.Report.Findings = append(res.Report.Findings, dup)
+				res.Report.Risk = forensics.Risk(res.Report.Findings)
+			}
+		}
 		if ev.Report, err = json.Marshal(res.Report); err != nil {
 			return fmt.Errorf("encoding the report of %s: %w", ev.ID, err)
 		}
@@ -352,36 +364,30 @@ func (s *Service) storeAnalysis(ctx context.Context, job claim.AnalysisJob, clai
 			}
 			return err
 		}
-		next := c.Status
-		if c.Status == claim.StatusAnalyzing && pending == 0 {
-			if next, err = s.routeAnalysed(ctx, c); err != nil {
-				return err
-			}
-		}
 		before := map[string]any{"status": c.Status, "risk": c.Risk}
-		from := c.Status
 		c.Risk = risk
-		if next != from && !from.CanBecome(next) {
-			return claim.Errorf(claim.CodeInternal, "routing chose %s, which a %s claim cannot become", next, from)
-		}
-		c.Status = next
-		if c, err = s.store.UpdateClaim(ctx, c, from); err != nil {
+		if c, err = s.store.UpdateClaim(ctx, c, c.Status); err != nil {
 			return err
 		}
-		return s.audit(ctx, "system:analysis", "claim.analyzed", "claim", c.ID, before,
-			map[string]any{"status": c.Status, "risk": c.Risk, "evidence": summary, "pending": pending})
+		if err := s.audit(ctx, "system:analysis", "claim.analyzed", "claim", c.ID, before,
+			map[string]any{"status": c.Status, "risk": c.Risk, "evidence": summary, "pending": pending}); err != nil {
+			return err
+		}
+		if pending > 0 {
+			return nil
+		}
+		switch c.Status {
+		case claim.StatusAnalyzing:
+			_, err = s.route(ctx, c, actorRules)
+		case claim.StatusAppealed:
+			_, err = s.startAppealReview(ctx, c)
+		}
+		return err
 	})
 	if err == nil {
 		s.notifyWorkers()
 	}
 	return err
-}
-
-// routeAnalysed decides where a claim goes once all its evidence is analysed. Until the rules
-// engine is wired in (issue 4), every analysed claim goes to a reviewer; this is where it
-// will evaluate the rule set and record its decision, in the same transaction.
-func (s *Service) routeAnalysed(_ context.Context, _ claim.Claim) (claim.Status, error) {
-	return claim.StatusInReview, nil
 }
 
 // failAnalysis parks a job that failed too often and sends an analysing claim to review, so
@@ -396,8 +402,14 @@ func (s *Service) failAnalysis(ctx context.Context, job claim.AnalysisJob, attem
 			return err
 		}
 		after := c
-		if c.Status == claim.StatusAnalyzing {
-			if after, err = s.move(ctx, c, claim.StatusInReview); err != nil {
+		if c.Status == claim.StatusAnalyzing || c.Status == claim.StatusAppealed {
+			why := "the forensic analysis failed " + strconv.Itoa(attempts) + " times: a reviewer judges the photos unaided"
+			if c.Status == claim.StatusAppealed {
+				after, err = s.startAppealReview(ctx, c)
+			} else {
+				after, err = s.sendToReview(ctx, c, why, "system:analysis")
+			}
+			if err != nil {
 				return err
 			}
 		}

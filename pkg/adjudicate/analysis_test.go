@@ -83,7 +83,7 @@ func waitStarted(t *testing.T, a *blockingAnalyzer) {
 	}
 }
 
-func TestAnalysisStoresReportsAndSendsTheClaimToReview(t *testing.T) {
+func TestAnalysisStoresReportsAndRoutesTheClaim(t *testing.T) {
 	eachDialect(t, func(t *testing.T, h *harness) {
 		rec := &recordingAnalyzer{Analyzer: heatmapAnalyzer{forensics.NewAnalyzer(forensics.AnalyzerOptions{})}}
 		h.svc, _ = adjudicate.New(adjudicate.Config{Store: h.store, Blobs: h.blobs, Analyzer: rec, Clock: h.clock.Now, Observer: h.observed})
@@ -98,7 +98,8 @@ func TestAnalysisStoresReportsAndSendsTheClaimToReview(t *testing.T) {
 		}
 		d := h.file(buyer1, o, 1)
 		stop := h.runWorkers(adjudicate.WorkerOptions{Workers: 2})
-		c := h.waitStatus(d.Claim.ID, claim.StatusInReview)
+		// 1,299 CNY, clean photos, the merchant not heard yet: the default policy waits for it.
+		c := h.waitStatus(d.Claim.ID, claim.StatusAwaitingMerchant)
 		stop()
 
 		got, err := h.svc.GetClaim(ctx, reviewer, c.ID)
@@ -124,9 +125,15 @@ func TestAnalysisStoresReportsAndSendsTheClaimToReview(t *testing.T) {
 		if tm := rec.times[0]; !tm.PlacedAt.Equal(placed) || !tm.ShippedAt.Equal(shipped) || !tm.DeliveredAt.Equal(delivered) {
 			t.Fatalf("times %+v", tm)
 		}
-		last := got.Timeline[len(got.Timeline)-1]
-		if last.Action != "claim.analyzed" || last.Actor != "system:analysis" || !strings.Contains(string(last.After), `"status":"in_review"`) {
-			t.Fatalf("timeline ends with %+v", last)
+		analysed, routed := got.Timeline[len(got.Timeline)-2], got.Timeline[len(got.Timeline)-1]
+		if analysed.Action != "claim.analyzed" || analysed.Actor != "system:analysis" {
+			t.Fatalf("analysis recorded as %+v", analysed)
+		}
+		if routed.Action != "claim.routed" || routed.Actor != "system:rules" || !strings.Contains(string(routed.After), `"status":"awaiting_merchant"`) {
+			t.Fatalf("timeline ends with %+v", routed)
+		}
+		if len(got.Decisions) != 1 || got.Decisions[0].Route != claim.RouteAwaitMerchant || got.Decisions[0].DecidedBy != "rules" {
+			t.Fatalf("decisions %+v", got.Decisions)
 		}
 		if depth, _ := h.store.QueueDepth(ctx); depth != 0 {
 			t.Fatalf("queue depth %d after analysis", depth)
@@ -157,7 +164,7 @@ func TestARestartInTheMiddleOfAnalysisResumesIt(t *testing.T) {
 		t.Fatalf("after the interrupted run the claim is %s", c.Status)
 	}
 	h2.runWorkers(adjudicate.WorkerOptions{Workers: 1, ReclaimOnStart: true})
-	c := h2.waitStatus(d.Claim.ID, claim.StatusInReview)
+	c := h2.waitStatus(d.Claim.ID, claim.StatusAwaitingMerchant)
 	if ev, _ := h2.store.ListEvidence(context.Background(), c.ID); len(ev[0].Report) == 0 {
 		t.Fatal("resumed, but no report stored")
 	}
@@ -187,7 +194,7 @@ func TestACrashedWorkersJobRunsAgain(t *testing.T) {
 			}
 			h.clock.Advance(tc.advance)
 			h.runWorkers(adjudicate.WorkerOptions{Workers: 1, ReclaimOnStart: tc.reclaim})
-			h.waitStatus(d.Claim.ID, claim.StatusInReview)
+			h.waitStatus(d.Claim.ID, claim.StatusAwaitingMerchant)
 		})
 	}
 }
@@ -213,7 +220,7 @@ func TestGracefulShutdownLetsRunningAnalysisFinishWithinTheDrain(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := h.store.GetClaim(context.Background(), d.Claim.ID); c.Status != claim.StatusInReview {
+	if c, _ := h.store.GetClaim(context.Background(), d.Claim.ID); c.Status != claim.StatusAwaitingMerchant {
 		t.Fatalf("claim %s after a drained shutdown", c.Status)
 	}
 }

@@ -55,6 +55,7 @@ type ClaimDetails struct {
 	Evidence  []claim.Evidence
 	Decisions []claim.Decision // oldest first
 	Responses []claim.Response
+	Appeals   []claim.Appeal     // oldest first
 	Timeline  []claim.AuditEvent // the claim's audit events, oldest first
 	// Replayed is set when FileClaim matched an earlier request with the same Idempotency-Key:
 	// the transport answers exactly as it did the first time.

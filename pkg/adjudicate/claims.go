@@ -119,7 +119,11 @@ func (s *Service) FileClaim(ctx context.Context, p claim.Principal, in ClaimInpu
 	}
 	s.notifyWorkers()
 	s.log.InfoContext(ctx, "claim filed", "claim_id", c.ID, "order_id", c.OrderID, "photos", len(photos))
-	return s.details(ctx, c)
+	d, err := s.details(ctx, c)
+	if err == nil {
+		s.dups.add(s, d.Evidence)
+	}
+	return d, err
 }
 
 // errRaced aborts a filing whose Idempotency-Key a concurrent request has just used.
@@ -210,6 +214,12 @@ func (s *Service) details(ctx context.Context, c claim.Claim) (ClaimDetails, err
 	if d.Timeline, err = s.store.AuditEvents(ctx, "claim", c.ID); err != nil {
 		return ClaimDetails{}, err
 	}
+	if d.Decisions, err = s.store.ListDecisions(ctx, c.ID); err != nil {
+		return ClaimDetails{}, err
+	}
+	if d.Appeals, err = s.store.ListAppeals(ctx, c.ID); err != nil {
+		return ClaimDetails{}, err
+	}
 	return d, nil
 }
 
@@ -287,20 +297,23 @@ func (s *Service) RespondToClaim(ctx context.Context, p claim.Principal, claimID
 			Statement: statement, EvidenceIDs: ids, CreatedAt: s.now()}); err != nil {
 			return err
 		}
-		next := c.Status
-		if c.Status == claim.StatusAwaitingMerchant {
-			next = claim.StatusInReview
-			if len(photos) > 0 {
-				next = claim.StatusAnalyzing
+		after := c
+		if c.Status == claim.StatusAwaitingMerchant && len(photos) > 0 {
+			// Counter-evidence is analysed first; the rules route the claim after that.
+			if after, err = s.move(ctx, c, claim.StatusAnalyzing); err != nil {
+				return err
 			}
 		}
-		after, err := s.move(ctx, c, next)
-		if err != nil {
+		if err := s.audit(ctx, p.Actor(), "claim.response_added", "claim", c.ID,
+			map[string]any{"status": c.Status},
+			map[string]any{"status": after.Status, "response_id": resp.ID, "evidence": ids}); err != nil {
 			return err
 		}
-		return s.audit(ctx, p.Actor(), "claim.response_added", "claim", c.ID,
-			map[string]any{"status": c.Status},
-			map[string]any{"status": after.Status, "response_id": resp.ID, "evidence": ids})
+		if after.Status == claim.StatusAwaitingMerchant {
+			// The merchant has been heard: the rules route the claim again (to review, by default).
+			_, err = s.route(ctx, after, actorRules)
+		}
+		return err
 	})
 	if err != nil {
 		return claim.Response{}, err
@@ -438,6 +451,7 @@ func (s *Service) AddEvidence(ctx context.Context, p claim.Principal, claimID st
 		}
 		out = append(out, ev)
 	}
+	s.dups.add(s, out)
 	return out, nil
 }
 
@@ -457,6 +471,9 @@ func (s *Service) WithdrawClaim(ctx context.Context, p claim.Principal, claimID 
 			return claim.Errorf(claim.CodeConflict, "a %s claim cannot be withdrawn", c.Status)
 		}
 		if out, err = s.move(ctx, c, claim.StatusWithdrawn); err != nil {
+			return err
+		}
+		if _, err := s.store.CloseClaimTasks(ctx, c.ID, s.now()); err != nil {
 			return err
 		}
 		return s.audit(ctx, p.Actor(), "claim.withdrawn", "claim", c.ID,

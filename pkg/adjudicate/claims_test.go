@@ -304,7 +304,7 @@ func TestScoping(t *testing.T) {
 	o := h.order(merchant1, "b1", "T-1")
 	c := h.file(buyer1, o, 1)
 	stop := h.runWorkers(adjudicate.WorkerOptions{Workers: 1})
-	h.waitStatus(c.Claim.ID, claim.StatusInReview)
+	h.waitStatus(c.Claim.ID, claim.StatusAwaitingMerchant)
 	stop()
 	h.setStatus(c.Claim.ID, claim.StatusAwaitingBuyerEvidence)
 	evID := c.Evidence[0].ID

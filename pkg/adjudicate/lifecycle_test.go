@@ -66,7 +66,15 @@ func TestMerchantResponses(t *testing.T) {
 					t.Fatal("the merchant's photo was not analysed")
 				}
 			}
-			if last := d.Timeline[len(d.Timeline)-1]; last.Action != "claim.response_added" || last.Actor != "merchant:m1" {
+			// The response is recorded; a claim the merchant answered is then routed again.
+			last := d.Timeline[len(d.Timeline)-1]
+			if last.Action == "claim.routed" {
+				if last.Actor != "system:rules" || !strings.Contains(string(last.After), `"merchant-answered"`) {
+					t.Fatalf("routed after the response as %+v", last)
+				}
+				last = d.Timeline[len(d.Timeline)-2]
+			}
+			if last.Action != "claim.response_added" || last.Actor != "merchant:m1" {
 				t.Fatalf("timeline ends with %+v", last)
 			}
 		})
@@ -95,7 +103,7 @@ func TestBuyerAddsEvidenceOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("status %s with %d photos", d.Claim.Status, len(d.Evidence))
 	}
 	h.runWorkers(adjudicate.WorkerOptions{Workers: 1})
-	h.waitStatus(c.Claim.ID, claim.StatusInReview)
+	h.waitStatus(c.Claim.ID, claim.StatusAwaitingMerchant)
 	evs, _ := h.store.ListEvidence(ctx, c.Claim.ID)
 	for _, ev := range evs {
 		if len(ev.Report) == 0 {
@@ -141,7 +149,7 @@ func TestEvidenceContent(t *testing.T) {
 		t.Fatalf("heatmap before analysis: %v", err)
 	}
 	stop := h.runWorkers(adjudicate.WorkerOptions{Workers: 1})
-	h.waitStatus(c.Claim.ID, claim.StatusInReview)
+	h.waitStatus(c.Claim.ID, claim.StatusAwaitingMerchant)
 	stop()
 	ev, _ := h.store.GetEvidence(ctx, unanalysed)
 

@@ -25,6 +25,7 @@ type Store interface {
 	ClaimStore
 	JobQueue
 	AuditLog
+	ReviewStore
 }
 
 // KeyStore keeps API keys (hashes only).

@@ -6,7 +6,6 @@ package adjudicate
 import (
 	"context"
 	"io"
-	"time"
 
 	"github.com/refundguard/refundguard/pkg/claim"
 )
@@ -41,13 +40,7 @@ type AppealInput struct {
 }
 
 // BuyerFlag is a reviewer's mark on a buyer (e.g. "fabricated evidence in claim X").
-type BuyerFlag struct {
-	ID        string
-	BuyerID   string
-	Reason    string
-	By        string
-	CreatedAt time.Time
-}
+type BuyerFlag = claim.BuyerFlag
 
 // WindowCounts are a buyer's refund figures over one window.
 type WindowCounts struct {

@@ -17,11 +17,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/refundguard/refundguard/pkg/claim"
+	"github.com/refundguard/refundguard/rules"
 )
 
 // Limits bound what the service accepts. Zero values take the defaults of the API contract.
@@ -53,6 +55,15 @@ type Config struct {
 	Clock    func() time.Time // default: time.Now
 	Limits   Limits
 	Observer Observer // default: none
+	// Rules is the rule set this process was configured with (the embedded default, or
+	// serve --rules FILE); default rules.LoadDefault(). Claims are routed by the set active
+	// in the database: see Prepare for when this one becomes active.
+	Rules *rules.RuleSet
+	// RulesExplicit makes Rules the active set at Prepare even when the database already
+	// has another active one (the operator named a file); otherwise Rules is activated only
+	// on a database with no active set, so an admin's activation survives restarts.
+	RulesExplicit bool
+	Review        ReviewOptions
 }
 
 // Service implements Transport. It is safe for concurrent use.
@@ -66,6 +77,12 @@ type Service struct {
 	observer Observer
 	// wake nudges idle workers when a job is queued, so they need not wait for their poll.
 	wake chan struct{}
+
+	review        ReviewOptions
+	rules         *rules.RuleSet // as configured
+	rulesExplicit bool
+	compiled      ruleCache
+	dups          duplicateIndex
 }
 
 // New returns a Service.
@@ -74,7 +91,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("adjudicate: Store, Blobs and Analyzer are required")
 	}
 	s := &Service{store: cfg.Store, blobs: cfg.Blobs, analyzer: cfg.Analyzer, log: cfg.Logger,
-		clock: cfg.Clock, limits: cfg.Limits.withDefaults(), observer: cfg.Observer, wake: make(chan struct{}, 1)}
+		clock: cfg.Clock, limits: cfg.Limits.withDefaults(), observer: cfg.Observer, wake: make(chan struct{}, 1),
+		review: cfg.Review.withDefaults(), rules: cfg.Rules, rulesExplicit: cfg.RulesExplicit}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -84,6 +102,13 @@ func New(cfg Config) (*Service, error) {
 	if s.observer == nil {
 		s.observer = noObserver{}
 	}
+	if s.rules == nil {
+		var err error
+		if s.rules, err = rules.LoadDefault(); err != nil {
+			return nil, fmt.Errorf("adjudicate: the embedded default rule set does not compile: %w", err)
+		}
+	}
+	s.compiled.sets = map[string]*rules.RuleSet{s.rules.Version: s.rules}
 	return s, nil
 }
 

@@ -152,9 +152,15 @@ type Claim struct {
 	BuyerDeadline    *time.Time
 	AppealDeadline   *time.Time
 	ApprovedAmount   *Money
-	IdempotencyKey   string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Outcome, ReasonCode and DecidedAt record the ruling in force once the claim is decided
+	// (approved, partially approved or rejected); they stay when the claim is closed, so the
+	// buyer's record reads them from the claim alone.
+	Outcome        Outcome
+	ReasonCode     string
+	DecidedAt      *time.Time
+	IdempotencyKey string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 
 	// RequestHash fingerprints the filing request (fields and photo hashes), telling a replay
 	// under the same IdempotencyKey from a different request that reuses the key.
@@ -257,6 +263,49 @@ type Decision struct {
 	Rules          []RuleHit
 	DecidedBy      string // "rules" or a principal's Actor()
 	CreatedAt      time.Time
+
+	// Score is the sum of the matching rules' scores (rule decisions).
+	Score int
+	// Facts are the facts the rules were evaluated on, as JSON (rules.Facts), so a backtest
+	// can replay the claim exactly as it was routed.
+	Facts json.RawMessage
+	// TaskID is the review task a reviewer decided (reviewer decisions).
+	TaskID string
+	// Pending marks a rejection that waits for a second reviewer's confirmation (four
+	// eyes): it is not in force, and the parties do not see it.
+	Pending bool
+}
+
+// DecidedByRules is Decision.DecidedBy for routing by the rule set.
+const DecidedByRules = "rules"
+
+// Reason codes a reviewer gives for a ruling. A rejection needs one of these; the
+// fabrication codes count in the buyer's record as "rejected as fabricated".
+const (
+	ReasonFabricatedEvidence   = "fabricated_evidence"   // damage painted on, a doctored photo
+	ReasonStolenMerchantPhoto  = "stolen_merchant_photo" // the merchant's own catalogue or packing photo
+	ReasonAIGenerated          = "ai_generated"          // an AI-generated picture
+	ReasonReusedEvidence       = "reused_evidence"       // a photo already used in another claim
+	ReasonDamageNotShown       = "damage_not_shown"      // the photos do not show the problem claimed
+	ReasonInsufficientEvidence = "insufficient_evidence" // not enough to grant it (e.g. no answer to a request)
+	ReasonOutsidePolicy        = "outside_policy"        // the claim is not covered (late, wrong reason...)
+	ReasonOther                = "other"                 // explained in the note
+)
+
+// RejectReasons lists the reason codes a rejection may carry, fabrication codes first.
+func RejectReasons() []string {
+	return []string{ReasonFabricatedEvidence, ReasonStolenMerchantPhoto, ReasonAIGenerated, ReasonReusedEvidence,
+		ReasonDamageNotShown, ReasonInsufficientEvidence, ReasonOutsidePolicy, ReasonOther}
+}
+
+// IsFabrication reports whether a rejection's reason code means the evidence was
+// fabricated (painted, stolen, generated or reused), which marks the buyer's record.
+func IsFabrication(reasonCode string) bool {
+	switch reasonCode {
+	case ReasonFabricatedEvidence, ReasonStolenMerchantPhoto, ReasonAIGenerated, ReasonReusedEvidence:
+		return true
+	}
+	return false
 }
 
 // TaskKind says why a claim is in the review queue.
@@ -291,6 +340,45 @@ type ReviewTask struct {
 	Deadline        *time.Time
 	CreatedAt       time.Time
 	CompletedAt     *time.Time
+
+	// Risk is the claim's risk when the task was made; the queue orders by it after
+	// priority and deadline.
+	Risk int
+	// DecisionID is, for a second review, the pending rejection to confirm or overturn.
+	DecisionID string
+}
+
+// RuleSetVersion is a rule set stored in the database: the YAML as uploaded, its content
+// hash (rules.RuleSet.Version), and whether it is the one routing claims now.
+type RuleSetVersion struct {
+	ID        string
+	Version   string // "sha256:..." of the YAML
+	Name      string
+	Revision  string // the author's label (the YAML's version key)
+	YAML      []byte
+	CreatedBy string
+	CreatedAt time.Time
+	Active    bool
+}
+
+// BuyerFlag is a reviewer's mark on a buyer (e.g. "fabricated evidence in claim X").
+type BuyerFlag struct {
+	ID        string
+	BuyerID   string
+	Reason    string
+	By        string
+	CreatedAt time.Time
+}
+
+// Appeal is a buyer's or merchant's request to reconsider a decided claim.
+type Appeal struct {
+	ID          string
+	ClaimID     string
+	By          string // the appellant's Actor()
+	Role        Role
+	Statement   string
+	EvidenceIDs []string
+	CreatedAt   time.Time
 }
 
 // AuditEvent is one link of the append-only, hash-chained audit log.

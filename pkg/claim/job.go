@@ -28,3 +28,13 @@ type ClaimQuery struct {
 	Cursor     string // opaque; from the previous page
 	Limit      int
 }
+
+// TaskQuery selects review tasks for a queue view. Empty fields do not filter; no States
+// means open and leased.
+type TaskQuery struct {
+	ClaimID string
+	Kind    TaskKind
+	Route   Route
+	States  []TaskState
+	Limit   int
+}

@@ -62,7 +62,7 @@ func (s *Store) takeClaim(q *gorm.DB, where string, args ...any) (claim.Claim, e
 	return claimFromRow(row), nil
 }
 
-// UpdateClaim stores c's mutable fields (status, risk, deadlines, approved amount) provided the
+// UpdateClaim stores c's mutable fields (status, risk, deadlines, the ruling) provided the
 // stored status is still expect: a compare-and-set that turns a lost race into a conflict
 // rather than a silent overwrite. The lifecycle check (claim.Status.CanBecome) is the caller's.
 func (s *Store) UpdateClaim(ctx context.Context, c claim.Claim, expect claim.Status) (claim.Claim, error) {
@@ -74,6 +74,9 @@ func (s *Store) UpdateClaim(ctx context.Context, c claim.Claim, expect claim.Sta
 		"buyer_deadline":    row.BuyerDeadline,
 		"appeal_deadline":   row.AppealDeadline,
 		"approved_value":    row.ApprovedValue,
+		"outcome":           row.Outcome,
+		"reason_code":       row.ReasonCode,
+		"decided_at":        row.DecidedAt,
 		"updated_at":        s.now(),
 	})
 	if res.Error != nil {

@@ -24,6 +24,10 @@ var migrations = []migration{
 			return tx.AutoMigrate(&keyRow{}, &orderRow{}, &referenceImageRow{}, &claimRow{},
 				&evidenceRow{}, &responseRow{}, &jobRow{}, &auditRow{})
 		}},
+	{2, "decisions, review tasks, rule sets, buyer flags, appeals; claims' ruling columns",
+		func(tx *gorm.DB, _ dialect) error {
+			return tx.AutoMigrate(&claimRow{}, &decisionRow{}, &taskRow{}, &ruleSetRow{}, &buyerFlagRow{}, &appealRow{})
+		}},
 }
 
 type migrationRow struct {

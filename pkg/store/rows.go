@@ -103,6 +103,10 @@ type claimRow struct {
 	RequestHash      string     `gorm:"size:64;not null"`
 	CreatedAt        time.Time  `gorm:"not null"`
 	UpdatedAt        time.Time  `gorm:"not null"`
+	// The ruling in force (migration 2): the buyer's record reads these.
+	Outcome    string     `gorm:"size:32;not null;default:''"`
+	ReasonCode string     `gorm:"size:64;not null;default:''"`
+	DecidedAt  *time.Time ``
 }
 
 func (claimRow) TableName() string { return "claims" }
@@ -262,7 +266,8 @@ func claimFromRow(r claimRow) claim.Claim {
 		RefundType: claim.RefundType(r.RefundType), Status: claim.Status(r.Status), Risk: r.Risk,
 		MerchantDeadline: utcPtr(r.MerchantDeadline), BuyerDeadline: utcPtr(r.BuyerDeadline),
 		AppealDeadline: utcPtr(r.AppealDeadline), IdempotencyKey: deref(r.IdempotencyKey),
-		RequestHash: r.RequestHash, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		RequestHash: r.RequestHash, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Outcome: claim.Outcome(r.Outcome), ReasonCode: r.ReasonCode, DecidedAt: utcPtr(r.DecidedAt)}
 	if r.ApprovedValue != nil {
 		c.ApprovedAmount = &claim.Money{Value: *r.ApprovedValue, Currency: r.Currency}
 	}
@@ -275,7 +280,8 @@ func claimToRow(c claim.Claim) claimRow {
 		Currency: c.Amount.Currency, RefundType: string(c.RefundType), Status: string(c.Status), Risk: c.Risk,
 		MerchantDeadline: stampPtr(c.MerchantDeadline), BuyerDeadline: stampPtr(c.BuyerDeadline),
 		AppealDeadline: stampPtr(c.AppealDeadline), IdempotencyKey: strPtr(c.IdempotencyKey),
-		RequestHash: c.RequestHash, CreatedAt: stamp(c.CreatedAt), UpdatedAt: stamp(c.UpdatedAt)}
+		RequestHash: c.RequestHash, CreatedAt: stamp(c.CreatedAt), UpdatedAt: stamp(c.UpdatedAt),
+		Outcome: string(c.Outcome), ReasonCode: c.ReasonCode, DecidedAt: stampPtr(c.DecidedAt)}
 	if c.ApprovedAmount != nil {
 		v := c.ApprovedAmount.Value
 		r.ApprovedValue = &v
@@ -331,4 +337,155 @@ func auditFromRow(r auditRow) claim.AuditEvent {
 func auditToRow(e claim.AuditEvent) auditRow {
 	return auditRow{Seq: e.Seq, Time: stamp(e.Time), Actor: e.Actor, Action: e.Action, Entity: e.Entity,
 		EntityID: e.EntityID, Before: string(e.Before), After: string(e.After), PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+// ---- review (migration 2): decisions, review tasks, rule sets, buyer flags, appeals ----
+
+type decisionRow struct {
+	Seq            int64     `gorm:"primaryKey;autoIncrement"`
+	ID             string    `gorm:"size:64;not null;uniqueIndex"`
+	ClaimID        string    `gorm:"size:64;not null;index"`
+	Claim          *claimRow `gorm:"foreignKey:ClaimID;references:ID;constraint:OnDelete:RESTRICT"`
+	Route          string    `gorm:"size:32;not null"`
+	Outcome        string    `gorm:"size:32;not null"`
+	AmountValue    *int64    ``
+	Currency       string    `gorm:"size:3;not null"`
+	ReasonCode     string    `gorm:"size:64;not null"`
+	Note           string    `gorm:"type:text;not null"`
+	RuleSetVersion string    `gorm:"size:80;not null"`
+	Rules          string    `gorm:"type:text;not null"` // JSON array of claim.RuleHit
+	Facts          string    `gorm:"type:text;not null"` // JSON rules.Facts, for backtests
+	Score          int       `gorm:"not null"`
+	DecidedBy      string    `gorm:"size:200;not null"`
+	TaskID         string    `gorm:"size:64;not null"`
+	Pending        bool      `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
+func (decisionRow) TableName() string { return "decisions" }
+
+// taskRow is a review task. The queue reads open (or lease-expired) tasks in priority order,
+// hence the (state, priority) index.
+type taskRow struct {
+	Seq             int64      `gorm:"primaryKey;autoIncrement"`
+	ID              string     `gorm:"size:64;not null;uniqueIndex"`
+	ClaimID         string     `gorm:"size:64;not null;index"`
+	Claim           *claimRow  `gorm:"foreignKey:ClaimID;references:ID;constraint:OnDelete:RESTRICT"`
+	Kind            string     `gorm:"size:32;not null"`
+	State           string     `gorm:"size:16;not null;index:review_tasks_queue,priority:1"`
+	Priority        int        `gorm:"not null;index:review_tasks_queue,priority:2"`
+	Route           string     `gorm:"size:32;not null"`
+	Risk            int        `gorm:"not null"`
+	LeasedBy        string     `gorm:"size:200;not null"`
+	LeaseExpiresAt  *time.Time ``
+	ExcludeReviewer string     `gorm:"size:200;not null"`
+	Deadline        *time.Time ``
+	DecisionID      string     `gorm:"size:64;not null"`
+	CreatedAt       time.Time  `gorm:"not null"`
+	CompletedAt     *time.Time ``
+}
+
+func (taskRow) TableName() string { return "review_tasks" }
+
+type ruleSetRow struct {
+	ID        string    `gorm:"primaryKey;size:64"`
+	Version   string    `gorm:"size:80;not null;uniqueIndex"`
+	Name      string    `gorm:"size:200;not null"`
+	Revision  string    `gorm:"size:200;not null"`
+	YAML      string    `gorm:"column:yaml;type:text;not null"`
+	CreatedBy string    `gorm:"size:200;not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	Active    bool      `gorm:"not null;index"`
+}
+
+func (ruleSetRow) TableName() string { return "rule_sets" }
+
+type buyerFlagRow struct {
+	Seq       int64     `gorm:"primaryKey;autoIncrement"`
+	ID        string    `gorm:"size:64;not null;uniqueIndex"`
+	BuyerID   string    `gorm:"size:200;not null;index"`
+	Reason    string    `gorm:"type:text;not null"`
+	By        string    `gorm:"column:flagged_by;size:200;not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+func (buyerFlagRow) TableName() string { return "buyer_flags" }
+
+type appealRow struct {
+	Seq         int64     `gorm:"primaryKey;autoIncrement"`
+	ID          string    `gorm:"size:64;not null;uniqueIndex"`
+	ClaimID     string    `gorm:"size:64;not null;index"`
+	Claim       *claimRow `gorm:"foreignKey:ClaimID;references:ID;constraint:OnDelete:RESTRICT"`
+	By          string    `gorm:"column:appealed_by;size:200;not null"`
+	Role        string    `gorm:"size:16;not null"`
+	Statement   string    `gorm:"type:text;not null"`
+	EvidenceIDs string    `gorm:"type:text;not null"` // JSON array
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
+func (appealRow) TableName() string { return "appeals" }
+
+func decisionToRow(d claim.Decision) (decisionRow, error) {
+	hits := d.Rules
+	if hits == nil {
+		hits = []claim.RuleHit{}
+	}
+	rules, err := json.Marshal(hits)
+	if err != nil {
+		return decisionRow{}, internal(err, "encoding the rule trace")
+	}
+	r := decisionRow{ID: d.ID, ClaimID: d.ClaimID, Route: string(d.Route), Outcome: string(d.Outcome),
+		ReasonCode: d.ReasonCode, Note: d.Note, RuleSetVersion: d.RuleSetVersion, Rules: string(rules),
+		Facts: string(d.Facts), Score: d.Score, DecidedBy: d.DecidedBy, TaskID: d.TaskID, Pending: d.Pending,
+		CreatedAt: stamp(d.CreatedAt)}
+	if d.Amount != nil {
+		v := d.Amount.Value
+		r.AmountValue, r.Currency = &v, d.Amount.Currency
+	}
+	return r, nil
+}
+
+func decisionFromRow(r decisionRow) (claim.Decision, error) {
+	d := claim.Decision{ID: r.ID, ClaimID: r.ClaimID, Route: claim.Route(r.Route), Outcome: claim.Outcome(r.Outcome),
+		ReasonCode: r.ReasonCode, Note: r.Note, RuleSetVersion: r.RuleSetVersion, Facts: rawJSON(r.Facts),
+		Score: r.Score, DecidedBy: r.DecidedBy, TaskID: r.TaskID, Pending: r.Pending, CreatedAt: r.CreatedAt.UTC()}
+	if r.AmountValue != nil {
+		d.Amount = &claim.Money{Value: *r.AmountValue, Currency: r.Currency}
+	}
+	if err := json.Unmarshal([]byte(r.Rules), &d.Rules); err != nil {
+		return claim.Decision{}, internal(err, "decision %s has an unreadable rule trace", r.ID)
+	}
+	return d, nil
+}
+
+func taskToRow(t claim.ReviewTask) taskRow {
+	return taskRow{ID: t.ID, ClaimID: t.ClaimID, Kind: string(t.Kind), State: string(t.State), Priority: t.Priority,
+		Route: string(t.Route), Risk: t.Risk, LeasedBy: t.LeasedBy, LeaseExpiresAt: stampPtr(t.LeaseExpiresAt),
+		ExcludeReviewer: t.ExcludeReviewer, Deadline: stampPtr(t.Deadline), DecisionID: t.DecisionID,
+		CreatedAt: stamp(t.CreatedAt), CompletedAt: stampPtr(t.CompletedAt)}
+}
+
+func taskFromRow(r taskRow) claim.ReviewTask {
+	return claim.ReviewTask{ID: r.ID, ClaimID: r.ClaimID, Kind: claim.TaskKind(r.Kind), State: claim.TaskState(r.State),
+		Priority: r.Priority, Route: claim.Route(r.Route), Risk: r.Risk, LeasedBy: r.LeasedBy,
+		LeaseExpiresAt: utcPtr(r.LeaseExpiresAt), ExcludeReviewer: r.ExcludeReviewer, Deadline: utcPtr(r.Deadline),
+		DecisionID: r.DecisionID, CreatedAt: r.CreatedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt)}
+}
+
+func ruleSetFromRow(r ruleSetRow) claim.RuleSetVersion {
+	return claim.RuleSetVersion{ID: r.ID, Version: r.Version, Name: r.Name, Revision: r.Revision, YAML: []byte(r.YAML),
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), Active: r.Active}
+}
+
+func flagFromRow(r buyerFlagRow) claim.BuyerFlag {
+	return claim.BuyerFlag{ID: r.ID, BuyerID: r.BuyerID, Reason: r.Reason, By: r.By, CreatedAt: r.CreatedAt.UTC()}
+}
+
+func appealFromRow(r appealRow) (claim.Appeal, error) {
+	a := claim.Appeal{ID: r.ID, ClaimID: r.ClaimID, By: r.By, Role: claim.Role(r.Role), Statement: r.Statement,
+		CreatedAt: r.CreatedAt.UTC()}
+	if err := json.Unmarshal([]byte(r.EvidenceIDs), &a.EvidenceIDs); err != nil {
+		return claim.Appeal{}, internal(err, "appeal %s has unreadable evidence ids", r.ID)
+	}
+	return a, nil
 }
