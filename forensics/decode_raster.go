@@ -5,10 +5,11 @@ import (
 	"image/color"
 )
 
-// Building Rasters straight from decoded planes. Every source row is read once, summed per
-// raster cell (integer sums for 8-bit planes, so the result equals the per-pixel reference
-// exactly) and the finished cell is written where the EXIF orientation puts it, so neither
-// a full-resolution RGBA copy nor a second, rotated raster is ever made.
+// Building Rasters straight from decoded planes. Every source row is read once and summed
+// per raster cell (integer sums for 8-bit planes, so the result is the per-pixel
+// reference's to float32 rounding), and finished cells are written where the EXIF
+// orientation puts them, so neither a full-resolution RGBA copy nor a second, rotated
+// raster is ever made.
 
 // rasterSize is the stored (unoriented) size of a raster of a w×h picture whose longer side
 // is reduced to at most maxSide, never enlarged.
@@ -69,11 +70,6 @@ func newRasterGrid(fullW, fullH, srcW, srcH, ow, oh int, t Transform, withChroma
 func (g *rasterGrid) index(ox, oy int) int {
 	x, y := g.t.Inverse().SourceOf(ox, oy, g.r.W, g.r.H)
 	return y*g.r.W + x
-}
-
-// cellArea is the number of source pixels in cell (ox, oy).
-func (g *rasterGrid) cellArea(ox, oy int) int {
-	return int(g.xe[ox]-g.xs[ox]) * (g.ye[oy] - g.ys[oy])
 }
 
 // sumCells adds to acc, per raster column, the sum of one row of per-column sums. col holds
@@ -351,8 +347,9 @@ func (g *rasterGrid) fillImage(img image.Image) {
 	case *image.Paletted:
 		var py, pcb, pcr [256]float64
 		for i := range py {
-			c := color.Color(color.Transparent) // out-of-palette indices read as transparent, like At
-			if i < len(m.Palette) {
+			// Indices past the palette (At would panic on them) read as transparent.
+			c := color.Color(color.Transparent)
+			if i < len(m.Palette) && m.Palette[i] != nil {
 				c = m.Palette[i]
 			}
 			py[i], pcb[i], pcr[i] = ycc(c)
