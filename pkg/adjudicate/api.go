@@ -114,4 +114,7 @@ type Transport interface {
 
 	Ready(ctx context.Context) error
 	Stats(ctx context.Context) (Stats, error)
+
+	ReviewTransport
+	RuleSetTransport
 }

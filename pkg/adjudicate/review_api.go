@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/refundguard/refundguard/pkg/claim"
+	"github.com/refundguard/refundguard/rules"
 )
 
 // TaskFilter selects review tasks for a queue view.
@@ -81,4 +82,16 @@ type ReviewTransport interface {
 	// ReferenceContent streams a merchant reference photo (staff; the owning merchant).
 	// The "reference" field of a forensic finding is the reference image's id.
 	ReferenceContent(ctx context.Context, p claim.Principal, imageID string) (Content, error)
+}
+
+// RuleSetTransport is the admins' method set for rule set versions.
+type RuleSetTransport interface {
+	// CreateRuleSet stores an uploaded YAML rule set as an inactive version; created is
+	// false when that exact version was stored before. A set that does not compile is
+	// CodeInvalid with every problem (rule id, line, reason) in the message.
+	CreateRuleSet(ctx context.Context, p claim.Principal, yaml []byte) (rs claim.RuleSetVersion, created bool, err error)
+	ListRuleSets(ctx context.Context, p claim.Principal) ([]claim.RuleSetVersion, error)
+	GetRuleSet(ctx context.Context, p claim.Principal, id string) (claim.RuleSetVersion, error)
+	ActivateRuleSet(ctx context.Context, p claim.Principal, id string) (claim.RuleSetVersion, error)
+	BacktestRuleSet(ctx context.Context, p claim.Principal, id string) (rules.BacktestReport, error)
 }

@@ -153,7 +153,8 @@ type outcomeDTO struct {
 // tell a forger how suspicious the photos looked.
 func latestOutcome(ds []claim.Decision) *outcomeDTO {
 	for i := len(ds) - 1; i >= 0; i-- {
-		if d := ds[i]; d.Outcome != "" {
+		// A pending rejection (four eyes) is not in force until a second reviewer confirms it.
+		if d := ds[i]; d.Outcome != "" && !d.Pending {
 			return &outcomeDTO{Outcome: d.Outcome, Amount: d.Amount, ReasonCode: d.ReasonCode, DecidedAt: d.CreatedAt}
 		}
 	}
@@ -374,12 +375,15 @@ type decisionDTO struct {
 	Rules          []claim.RuleHit `json:"rules"`
 	DecidedBy      string          `json:"decided_by"`
 	DecidedAt      time.Time       `json:"decided_at"`
+	// Pending marks a rejection waiting for a second reviewer (four eyes).
+	Pending bool `json:"pending,omitempty"`
 }
 
 func toDecision(d claim.Decision) decisionDTO {
 	return decisionDTO{
 		ID: d.ID, Route: d.Route, Outcome: d.Outcome, Amount: d.Amount, ReasonCode: d.ReasonCode, Note: d.Note,
 		RuleSetVersion: d.RuleSetVersion, Rules: orEmpty(d.Rules), DecidedBy: d.DecidedBy, DecidedAt: d.CreatedAt,
+		Pending: d.Pending,
 	}
 }
 
@@ -403,6 +407,7 @@ type staffClaim struct {
 	Decision  *decisionDTO    `json:"decision"`
 	Decisions []decisionDTO   `json:"decisions"`
 	Responses []responseDTO   `json:"responses"`
+	Appeals   []appealDTO     `json:"appeals"`
 	Timeline  []auditEventDTO `json:"timeline"`
 }
 
@@ -413,6 +418,7 @@ func toStaffClaim(d claimDetails) staffClaim {
 		Evidence:          make([]staffEvidence, len(d.Evidence)),
 		Decisions:         make([]decisionDTO, len(d.Decisions)),
 		Responses:         toResponses(d.Responses),
+		Appeals:           toAppeals(d.Appeals),
 		Timeline:          make([]auditEventDTO, len(d.Timeline)),
 	}
 	for i, e := range d.Evidence {

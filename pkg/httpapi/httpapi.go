@@ -49,6 +49,8 @@ type Service interface {
 
 	Ready(ctx context.Context) error
 	Stats(ctx context.Context) (adjudicate.Stats, error)
+
+	ReviewService
 }
 
 // Limits bound what one request may carry. Zero values take the defaults.

@@ -45,7 +45,7 @@ var (
 // routeTable is every endpoint of the API. /openapi.json documents exactly these (a test
 // holds the two together); the service scopes each call to what the principal may see.
 func (a *API) routeTable() []route {
-	return []route{
+	table := []route{
 		{http.MethodGet, "/healthz", public, bodyNone, a.healthz},
 		{http.MethodGet, "/readyz", public, bodyNone, a.readyz},
 		{http.MethodGet, "/metrics", public, bodyNone, a.serveMetrics},
@@ -72,6 +72,7 @@ func (a *API) routeTable() []route {
 		{http.MethodGet, "/v1/evidence/{id}/content", everyone, bodyNone, a.evidenceContent},
 		{http.MethodGet, "/v1/evidence/{id}/heatmap", heatmapView, bodyNone, a.evidenceHeatmap},
 	}
+	return append(table, a.reviewRoutes()...)
 }
 
 // ginPath turns "/v1/claims/{id}/evidence" into Gin's "/v1/claims/:id/evidence".
