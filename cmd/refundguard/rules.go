@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/refundguard/refundguard/pkg/adjudicate"
 	"github.com/refundguard/refundguard/rules"
 )
 
@@ -22,8 +23,9 @@ subcommands:
   eval FILE FACTS.yaml [--json]
         route one claim (a fixture file's first fixture, or a bare facts document) and
         explain every rule
-  backtest FILE --history HISTORY.jsonl [--json]
-        replay past claims through a draft set: route changes, agreement with reviewers
+  backtest FILE (--history HISTORY.jsonl | --data-dir DIR [--db DSN]) [--json]
+        replay past claims through a draft set: route changes, agreement with reviewers;
+        from JSON lines, or from the service's stored claims
   fields [--markdown]
         list the facts rules may read
   default
@@ -49,7 +51,7 @@ func runRules(ctx context.Context, args []string, env func(string) string, stdou
 	case "eval":
 		return rulesEval(rest, stdout, stderr)
 	case "backtest":
-		return rulesBacktest(rest, stdout, stderr)
+		return rulesBacktest(ctx, rest, stdout, stderr)
 	case "fields":
 		return rulesFields(rest, stdout, stderr)
 	case "default":
@@ -226,36 +228,53 @@ func readOneClaim(path string) (rules.Fixture, error) {
 	return fx[0], nil
 }
 
-func rulesBacktest(args []string, stdout, stderr io.Writer) error {
+func rulesBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backtest", stderr)
 	history := fs.String("history", "", "past claims as JSON lines (`FILE`), one rules.HistoryRecord per line")
-	dataDir := fs.String("data-dir", "", "the service's data directory (not wired yet: use --history)")
+	var data dataFlags
+	fs.StringVar(&data.dataDir, "data-dir", "", "the service's data directory: replay its stored claims")
+	fs.StringVar(&data.db, "db", "", "the service's database, when not the SQLite file in --data-dir (a PostgreSQL URL)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagError(err)
 	}
 	if len(pos) != 1 {
-		return usageError("usage: refundguard rules backtest FILE --history HISTORY.jsonl [--json]")
+		return usageError("usage: refundguard rules backtest FILE (--history HISTORY.jsonl | --data-dir DIR) [--json]")
 	}
+	fromStore := data.dataDir != "" || data.db != ""
 	switch {
-	case *dataDir != "" && *history == "":
-		return usageError("rules backtest --data-dir: reading the service's stored claims is not wired into this command yet; export them as JSON lines and pass --history")
-	case *history == "":
-		return usageError("rules backtest needs --history FILE")
+	case fromStore && *history != "":
+		return usageError("rules backtest: give --history or --data-dir, not both")
+	case !fromStore && *history == "":
+		return usageError("rules backtest needs --history FILE or --data-dir DIR")
 	}
 	set, err := loadSet(pos[0], stderr)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(*history)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	records, err := rules.ReadHistory(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *history, err)
+	var records []rules.HistoryRecord
+	if fromStore {
+		if data.dataDir == "" {
+			data.dataDir = "."
+		}
+		st, err := openStore(ctx, data, cliLogger(stderr), true)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if records, err = adjudicate.BacktestHistory(ctx, st, adjudicate.MaxBacktestClaims); err != nil {
+			return err
+		}
+	} else {
+		f, err := os.Open(*history)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if records, err = rules.ReadHistory(f); err != nil {
+			return fmt.Errorf("%s: %w", *history, err)
+		}
 	}
 	rep, err := rules.Backtest(set, records)
 	if err != nil {

@@ -10,13 +10,16 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/refundguard/refundguard/forensics"
 	"github.com/refundguard/refundguard/pkg/adjudicate"
+	"github.com/refundguard/refundguard/pkg/console"
 	"github.com/refundguard/refundguard/pkg/httpapi"
 	"github.com/refundguard/refundguard/pkg/store"
+	"github.com/refundguard/refundguard/rules"
 )
 
 const serveUsage = `usage: refundguard serve [flags]
@@ -40,6 +43,14 @@ type serveConfig struct {
 	lease           time.Duration
 	logLevel        string
 	logFormat       string
+
+	rulesFile      string
+	reviewLease    time.Duration
+	fourEyes       int64
+	appealWindow   time.Duration
+	evidenceWindow time.Duration
+	sweepInterval  time.Duration
+	secureCookies  bool
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -53,6 +64,13 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.lease, "analysis-lease", time.Minute, "how long a dead worker's analysis job waits before another instance takes it")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	fs.StringVar(&c.rulesFile, "rules", "", "routing rule set (YAML) to activate at start; default: the embedded policy, activated only when the database has no active set")
+	fs.DurationVar(&c.reviewLease, "review-lease", 15*time.Minute, "how long a reviewer holds a task without a heartbeat")
+	fs.Int64Var(&c.fourEyes, "four-eyes-threshold", 300000, "rejections of claims of at least this much (minor units of CNY) need a second reviewer")
+	fs.DurationVar(&c.appealWindow, "appeal-window", 15*24*time.Hour, "how long after a decision the buyer or merchant may appeal")
+	fs.DurationVar(&c.evidenceWindow, "evidence-window", 72*time.Hour, "how long a buyer asked for more photos has to send them")
+	fs.DurationVar(&c.sweepInterval, "sweep-interval", time.Minute, "how often passed deadlines are swept")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark the reviewer console's cookies Secure (set when it is reached over HTTPS)")
 }
 
 func (c *serveConfig) validate() error {
@@ -65,6 +83,8 @@ func (c *serveConfig) validate() error {
 		return usageError("serve: --shutdown-timeout must be positive and --analysis-lease at least 3s")
 	case c.logFormat != "json" && c.logFormat != "text":
 		return usageError("serve: --log-format must be json or text")
+	case c.reviewLease < time.Minute || c.fourEyes < 1 || c.appealWindow <= 0 || c.evidenceWindow <= 0 || c.sweepInterval < time.Second:
+		return usageError("serve: --review-lease must be at least 1m, --four-eyes-threshold positive, the windows positive and --sweep-interval at least 1s")
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -99,18 +119,34 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	}
 	log := cfg.logger(stderr)
 
+	set, err := loadRuleSet(cfg.rulesFile)
+	if err != nil {
+		return err
+	}
 	reg := httpapi.NewRegistry()
 	svc, parts, err := openService(ctx, cfg.data, adjudicate.Config{
-		Logger:   log,
-		Limits:   adjudicate.Limits{MaxPhotos: cfg.maxPhotos, MaxPhotoBytes: cfg.maxPhotoBytes},
-		Observer: httpapi.NewAnalysisMetrics(reg),
+		Logger:        log,
+		Limits:        adjudicate.Limits{MaxPhotos: cfg.maxPhotos, MaxPhotoBytes: cfg.maxPhotoBytes},
+		Observer:      httpapi.NewAnalysisMetrics(reg),
+		Rules:         set,
+		RulesExplicit: cfg.rulesFile != "",
+		Review: adjudicate.ReviewOptions{Lease: cfg.reviewLease, FourEyesThreshold: cfg.fourEyes,
+			AppealWindow: cfg.appealWindow, EvidenceWindow: cfg.evidenceWindow},
 	}, forensics.AnalyzerOptions{MaxBytes: cfg.maxPhotoBytes, MaxPixels: cfg.maxPhotoPixels})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer parts.store.Close()
+	// The active rule set and the duplicate-evidence index are ready before the first request.
+	if err := svc.Prepare(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
-	handler := httpapi.New(httpapi.Options{Service: svc, Logger: log, Registry: reg,
+	cons, err := console.New(console.Options{Service: svc, Logger: log, Clock: time.Now, SecureCookies: cfg.secureCookies})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	handler := httpapi.New(httpapi.Options{Service: svc, Logger: log, Registry: reg, Console: cons,
 		Limits: httpapi.Limits{MaxPhotos: cfg.maxPhotos, MaxPhotoBytes: cfg.maxPhotoBytes}})
 	srv := &http.Server{
 		Handler:           handler,
@@ -130,7 +166,11 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		svc.RunSweeper(workCtx, cfg.sweepInterval)
+	}()
 	go func() {
 		defer wg.Done()
 		svc.RunWorkers(workCtx, adjudicate.WorkerOptions{
@@ -162,4 +202,25 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	wg.Wait()
 	log.Info("refundguard stopped")
 	return runErr
+}
+
+// loadRuleSet compiles --rules FILE (nil for the embedded default); a refused set is a usage
+// error naming every problem.
+func loadRuleSet(path string) (*rules.RuleSet, error) {
+	if path == "" {
+		return nil, nil
+	}
+	set, err := rules.LoadFile(path)
+	var ce *rules.CompileError
+	if errors.As(err, &ce) {
+		var b strings.Builder
+		for _, p := range ce.Problems {
+			b.WriteString("\n  " + p.String())
+		}
+		return nil, usageError("serve: --rules %s: rule set refused:%s", path, b.String())
+	}
+	if err != nil {
+		return nil, usageError("serve: --rules: %v", err)
+	}
+	return set, nil
 }

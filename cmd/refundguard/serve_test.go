@@ -197,13 +197,21 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	waitFor(t, func() string {
 		_, got := c.do("GET", "/v1/claims/"+claimID, reviewer, "", nil, nil)
-		if got["status"] == "in_review" {
+		// The default rule set: a clean 1,299 CNY claim waits for the merchant's answer.
+		if got["status"] == "awaiting_merchant" {
 			return "yes"
 		}
 		return ""
 	}, &stderr)
-	if code, m := c.do("GET", "/metrics", "", "", nil, nil); code != 200 || !strings.Contains(m["raw"].(string), `refundguard_claims{status="in_review"} 1`) {
+	if code, m := c.do("GET", "/metrics", "", "", nil, nil); code != 200 || !strings.Contains(m["raw"].(string), `refundguard_claims{status="awaiting_merchant"} 1`) {
 		t.Fatalf("metrics %d: %.2000s", code, m["raw"])
+	}
+	// The review queue is served (empty: nothing is in review) and so is the console.
+	if code, got := c.do("POST", "/v1/review/lease", reviewer, "", nil, nil); code != 204 {
+		t.Fatalf("lease: %d %v", code, got)
+	}
+	if code, _ := c.do("GET", "/console/", "", "", nil, nil); code != 200 && code != 303 {
+		t.Fatalf("console: %d", code)
 	}
 
 	stop() // what SIGTERM does through main's signal context
@@ -324,6 +332,9 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		{"a worker count that is not a number", []string{"serve"}, map[string]string{"REFUNDGUARD_WORKERS": "many"}},
 		{"unknown log format", []string{"serve", "--log-format", "xml"}, nil},
 		{"unknown flag", []string{"serve", "--port", "80"}, nil},
+		{"a rule set that does not compile", []string{"serve", "--data-dir", t.TempDir(), "--rules", writeFile(t, "bad.yaml", "name: x\nfallback: approve\nrules: []\n")}, nil},
+		{"a missing rule set", []string{"serve", "--data-dir", t.TempDir(), "--rules", "/nonexistent/policy.yaml"}, nil},
+		{"a review lease under a minute", []string{"serve", "--review-lease", "10s"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runWithEnv(t, func(k string) string { return tc.env[k] }, tc.args...)

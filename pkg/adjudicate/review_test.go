@@ -171,7 +171,7 @@ func TestDefaultPolicyThroughTheService(t *testing.T) {
 	stolen, labelled := photo(100), aiLabelledPNG(3)
 	one := 1
 	h := newHarness(t, withAnalyzer(scriptedAnalyzer{forensics.NewAnalyzer(forensics.AnalyzerOptions{}), map[string][]forensics.Finding{
-		sha(stolen): {{Code: forensics.CodeReferenceMatch, Severity: forensics.SeverityHigh, Confidence: 0.97, Distance: &one, Transform: "identity"}},
+		sha(stolen):   {{Code: forensics.CodeReferenceMatch, Severity: forensics.SeverityHigh, Confidence: 0.97, Distance: &one, Transform: "identity"}},
 		sha(labelled): {{Code: forensics.CodeAIGeneratedLabel, Severity: forensics.SeverityHigh, Confidence: 0.95}},
 	}}))
 	stop := h.runWorkers(adjudicate.WorkerOptions{Workers: 2})
@@ -588,11 +588,11 @@ func TestCaseFile(t *testing.T) {
 		}
 	}
 	var events []struct {
-		Seq                                       int64
-		Time                                      time.Time
+		Seq                                        int64
+		Time                                       time.Time
 		Actor, Action, Entity, Before, After, Hash string
-		EntityID                                  string `json:"entity_id"`
-		PrevHash                                  string `json:"prev_hash"`
+		EntityID                                   string `json:"entity_id"`
+		PrevHash                                   string `json:"prev_hash"`
 	}
 	json.Unmarshal(files["audit.json"], &events)
 	if len(events) == 0 || len(events) != man.Audit.Events {
