@@ -1,0 +1,220 @@
+package httpapi
+
+import (
+	"archive/zip"
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refundguard/refundguard/pkg/claim"
+)
+
+// inReview files a claim of amount on a fresh order and has the merchant answer it, which
+// sends it to review under the default rule set; it returns the claim's id.
+func (l *liveAPI) inReview(sku string, amount int64, seed int) string {
+	l.t.Helper()
+	o := l.createOrder("merchant", "buyer-1", sku, max(amount, 8000))
+	c := l.fileClaim("buyer", o.ID, amount, synthPhoto(l.t, seed))
+	if got := l.waitAnalysed(c.ID); got.Status != claim.StatusAwaitingMerchant {
+		l.t.Fatalf("claim %s is %s after analysis, want awaiting_merchant", c.ID, got.Status)
+	}
+	l.mustJSON(l.call("merchant", "POST", "/v1/claims/"+c.ID+"/responses", formBody(l.t, field("statement", "shipped intact"))), 201, nil)
+	return c.ID
+}
+
+// TestReviewAuthorizationMatrix extends TestAuthorizationMatrix to the review queue,
+// decisions, appeals, buyer records, case files and rule sets.
+func TestReviewAuthorizationMatrix(t *testing.T) {
+	live := startLiveAPI(t)
+	claimID := live.inReview("VASE-1", 8000, 3)
+	var tasks taskList
+	live.mustJSON(live.call("reviewer", "GET", "/v1/review/tasks", body{}), 200, &tasks)
+	if len(tasks.Tasks) != 1 || tasks.Tasks[0].ClaimID != claimID {
+		t.Fatalf("queue %+v", tasks)
+	}
+	taskID := tasks.Tasks[0].TaskID
+	var draft ruleSetDTO
+	live.mustJSON(live.call("admin", "POST", "/v1/rulesets", jsonBody(map[string]string{
+		"yaml": "name: draft\nfallback: review\nrules:\n  - id: all\n    route: review\n    when: \"true\"\n"})), 201, &draft)
+	appeal := func() body { return formBody(t, field("statement", "the decision is wrong")) }
+
+	rows := []struct {
+		method, path string
+		body         func() body
+		// none other-buyer other-merchant reviewer admin merchant buyer
+		want string
+	}{
+		{"POST", "/v1/review/lease", nil, "401 403 403 200 204 403 403"},
+		{"GET", "/v1/review/tasks", nil, "401 403 403 200 200 403 403"},
+		{"GET", "/v1/review/tasks/" + taskID, nil, "401 403 403 200 200 403 403"},
+		{"GET", "/v1/review/tasks/tsk_unknown", nil, "401 403 403 404 404 403 403"},
+		{"POST", "/v1/review/tasks/" + taskID + "/heartbeat", nil, "401 403 403 200 409 403 403"},
+		{"POST", "/v1/review/tasks/" + taskID + "/decision", func() body { return jsonBody(map[string]any{"outcome": "approve"}) }, "401 403 403 200 409 403 403"},
+		{"GET", "/v1/buyers/buyer-1/record", nil, "401 403 403 200 200 403 403"},
+		{"GET", "/v1/buyers/nobody/record", nil, "401 403 403 404 404 403 403"},
+		{"POST", "/v1/buyers/buyer-1/flags", func() body { return jsonBody(map[string]string{"reason": "test flag"}) }, "401 403 403 201 201 403 403"},
+		{"GET", "/v1/claims/" + claimID + "/case-file", nil, "401 403 404 200 200 200 403"},
+		{"GET", "/v1/claims/clm_unknown/case-file", nil, "401 403 404 404 404 404 403"},
+		// The merchant appeals the approval first; the buyer's is then one appeal too many.
+		{"POST", "/v1/claims/" + claimID + "/appeal", appeal, "401 404 404 403 403 201 409"},
+		{"POST", "/v1/rulesets", func() body { return jsonBody(map[string]string{"yaml": draft.YAMLText()}) }, "401 403 403 403 200 403 403"},
+		{"GET", "/v1/rulesets", nil, "401 403 403 403 200 403 403"},
+		{"GET", "/v1/rulesets/" + draft.ID, nil, "401 403 403 403 200 403 403"},
+		{"POST", "/v1/rulesets/" + draft.ID + "/backtest", nil, "401 403 403 403 200 403 403"},
+		{"POST", "/v1/rulesets/" + draft.ID + "/activate", nil, "401 403 403 403 200 403 403"},
+		{"POST", "/v1/rulesets/rs_unknown/activate", nil, "401 403 403 403 404 403 403"},
+	}
+	for _, row := range rows {
+		want := strings.Fields(row.want)
+		for i, party := range matrixParties {
+			name := party
+			if name == "" {
+				name = "no key"
+			}
+			t.Run(row.method+" "+row.path+" as "+name, func(t *testing.T) {
+				live := live.as(t)
+				var b body
+				if row.body != nil {
+					b = row.body()
+				}
+				r := live.call(party, row.method, row.path, b)
+				if got := strconv.Itoa(r.StatusCode); got != want[i] {
+					t.Fatalf("status %s, want %s: %s", got, want[i], r.data)
+				}
+				if r.StatusCode >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("a %d without problem JSON: %s", r.StatusCode, r.data)
+				}
+			})
+		}
+	}
+}
+
+// YAMLText is the stored YAML of a rule set DTO that carried it.
+func (r ruleSetDTO) YAMLText() string {
+	if r.YAML == nil {
+		return ""
+	}
+	return *r.YAML
+}
+
+// TestReviewWalkthrough follows a 3,500 CNY claim from filing through the rules to two
+// reviewers (four eyes) and an appeal, as the README's walkthrough does with curl, checking
+// each answer against the OpenAPI schemas.
+func TestReviewWalkthrough(t *testing.T) {
+	live := startLiveAPI(t)
+	var k keyDTO
+	live.mustJSON(live.call("admin", "POST", "/v1/keys", jsonBody(map[string]string{"role": "reviewer", "subject": "bob"})), 201, &k)
+	live.keys["bob"] = k.Secret
+	claimID := live.inReview("VASE-2", 350000, 4)
+
+	var staffView staffClaimJSON
+	live.mustJSON(live.call("reviewer", "GET", "/v1/claims/"+claimID, body{}), 200, &staffView)
+	if staffView.Decision == nil || staffView.Decision.Route != "review" || staffView.Decision.DecidedBy != "rules" || len(staffView.Decision.Rules) == 0 {
+		t.Fatalf("staff decision %+v", staffView.Decision)
+	}
+
+	r := live.call("reviewer", "POST", "/v1/review/lease", body{})
+	checkResponseSchema(t, "POST", "/v1/review/lease", r.StatusCode, r.data)
+	var task taskDTO
+	live.mustJSON(r, 200, &task)
+	if task.ClaimID != claimID || task.LeaseExpiresAt == nil || task.Kind != claim.TaskReview {
+		t.Fatalf("leased %+v", task)
+	}
+	r = live.call("reviewer", "POST", "/v1/review/tasks/"+task.TaskID+"/decision", jsonBody(map[string]any{"outcome": "reject", "reason_code": "nonsense"}))
+	live.problem(r, 422, claim.CodeInvalid)
+	r = live.call("reviewer", "POST", "/v1/review/tasks/"+task.TaskID+"/decision",
+		jsonBody(map[string]any{"outcome": "reject", "reason_code": "fabricated_evidence", "note": "painted crack"}))
+	checkResponseSchema(t, "POST", "/v1/review/tasks/{id}/decision", r.StatusCode, r.data)
+	var first decisionDTO
+	live.mustJSON(r, 200, &first)
+	if !first.Pending {
+		t.Fatalf("a 3,500 CNY rejection is final at once: %+v", first)
+	}
+	var buyerView buyerClaim
+	live.mustJSON(live.call("buyer", "GET", "/v1/claims/"+claimID, body{}), 200, &buyerView)
+	if buyerView.Decision != nil || buyerView.Status != claim.StatusInReview {
+		t.Fatalf("the buyer sees a pending rejection: %+v", buyerView)
+	}
+
+	r = live.call("reviewer", "POST", "/v1/review/lease", body{})
+	if r.StatusCode != 204 {
+		t.Fatalf("the first reviewer leased its own second review: %d %s", r.StatusCode, r.data)
+	}
+	var second taskDTO
+	live.mustJSON(live.call("bob", "POST", "/v1/review/lease", body{}), 200, &second)
+	if second.Kind != claim.TaskSecondReview || second.DecisionID != first.ID || second.ExcludeReviewer != "reviewer:alice" {
+		t.Fatalf("second review %+v", second)
+	}
+	live.mustJSON(live.call("bob", "POST", "/v1/review/tasks/"+second.TaskID+"/decision",
+		jsonBody(map[string]any{"outcome": "reject", "reason_code": "fabricated_evidence"})), 200, nil)
+	live.mustJSON(live.call("buyer", "GET", "/v1/claims/"+claimID, body{}), 200, &buyerView)
+	if buyerView.Decision == nil || buyerView.Decision.Outcome != claim.OutcomeReject || buyerView.AppealDeadline == nil {
+		t.Fatalf("after confirmation the buyer sees %+v", buyerView)
+	}
+
+	r = live.call("reviewer", "GET", "/v1/buyers/buyer-1/record", body{})
+	checkResponseSchema(t, "GET", "/v1/buyers/{id}/record", r.StatusCode, r.data)
+	var rec buyerRecordDTO
+	live.mustJSON(r, 200, &rec)
+	if rec.Windows[0].RejectedFabricated != 1 || rec.Outcomes["reject"] != 1 {
+		t.Fatalf("record %+v", rec)
+	}
+
+	r = live.call("buyer", "POST", "/v1/claims/"+claimID+"/appeal", formBody(t, field("statement", "the crack is real"), photo("new.png", synthPhoto(t, 9))))
+	checkResponseSchema(t, "POST", "/v1/claims/{id}/appeal", r.StatusCode, r.data)
+	live.mustJSON(r, 201, nil)
+	var appealTask taskDTO
+	// The appeal is queued once its new photo is analysed.
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		r = live.call("reviewer", "POST", "/v1/review/lease", body{})
+		if r.StatusCode == 200 || time.Since(start) > time.Minute {
+			break
+		}
+	}
+	live.mustJSON(r, 200, &appealTask)
+	if appealTask.Kind != claim.TaskAppeal || appealTask.ExcludeReviewer != "reviewer:bob" {
+		t.Fatalf("appeal task %+v", appealTask)
+	}
+	r = live.call("reviewer", "GET", "/v1/review/tasks?kind=appeal", body{})
+	checkResponseSchema(t, "GET", "/v1/review/tasks", r.StatusCode, r.data)
+
+	r = live.call("merchant", "GET", "/v1/claims/"+claimID+"/case-file", body{})
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/zip" || !strings.Contains(r.Header.Get("Content-Disposition"), "case-"+claimID+".zip") {
+		t.Fatalf("case file: %d %v", r.StatusCode, r.Header)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(r.data), int64(len(r.data)))
+	if err != nil || zr.File[0].Name != "manifest.json" {
+		t.Fatalf("case file zip: %v", err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	for _, n := range []string{"claim.json", "order.json", "decisions.json", "audit.json", "appeals.json"} {
+		if !names[n] {
+			t.Errorf("no %s in the case file", n)
+		}
+	}
+
+	r = live.call("admin", "GET", "/v1/rulesets", body{})
+	checkResponseSchema(t, "GET", "/v1/rulesets", r.StatusCode, r.data)
+	var sets ruleSetList
+	live.mustJSON(r, 200, &sets)
+	if len(sets.RuleSets) != 1 || !sets.RuleSets[0].Active || sets.RuleSets[0].Name != "default" || sets.RuleSets[0].Rules < 10 {
+		t.Fatalf("rule sets %+v", sets)
+	}
+	r = live.call("admin", "POST", "/v1/rulesets", jsonBody(map[string]string{"yaml": "name: x\nfallback: review\nrules:\n  - id: deny\n    route: reject\n    when: claim.amout > 1\n"}))
+	p := live.problem(r, 422, claim.CodeInvalid)
+	if p.Field != "yaml" || !strings.Contains(p.Detail, `rule "deny"`) || !strings.Contains(p.Detail, "claim.amout") {
+		t.Fatalf("refusal %+v", p)
+	}
+	r = live.call("admin", "POST", "/v1/rulesets/"+sets.RuleSets[0].ID+"/backtest", body{})
+	checkResponseSchema(t, "POST", "/v1/rulesets/{id}/backtest", r.StatusCode, r.data)
+	var rep map[string]any
+	live.mustJSON(r, 200, &rep)
+	if rep["records"].(float64) < 1 {
+		t.Fatalf("backtest %v", rep)
+	}
+}
