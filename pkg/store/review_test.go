@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/refundguard/refundguard/pkg/claim"
+)
+
+func TestDecisionsRoundTrip(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		f := seed(t, e.Store)
+		in := []claim.Decision{
+			{ClaimID: f.claim.ID, Route: claim.RouteReview, RuleSetVersion: "sha256:ab", DecidedBy: claim.DecidedByRules, Score: 40,
+				Facts: json.RawMessage(`{"claim":{"amount":5000}}`), Note: "why",
+				Rules: []claim.RuleHit{{ID: "r1", Matched: true, Route: claim.RouteReview, Score: 40, Inputs: map[string]any{"claim.amount": 5000.0}}}},
+			{ClaimID: f.claim.ID, Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonFabricatedEvidence, DecidedBy: "reviewer:alice",
+				TaskID: "tsk_1", Pending: true},
+			{ClaimID: f.claim.ID, Outcome: claim.OutcomePartial, Amount: &claim.Money{Value: 1200, Currency: "CNY"}, DecidedBy: "reviewer:bob"},
+		}
+		for _, d := range in {
+			if _, err := e.CreateDecision(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := e.ListDecisions(ctx, f.claim.ID)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("%d decisions, %v", len(got), err)
+		}
+		for i := range in {
+			in[i].ID, in[i].CreatedAt = got[i].ID, got[i].CreatedAt
+			if in[i].Rules == nil {
+				in[i].Rules = []claim.RuleHit{}
+			}
+			if !reflect.DeepEqual(got[i], in[i]) {
+				t.Errorf("decision %d:\n got %+v\nwant %+v", i, got[i], in[i])
+			}
+		}
+		if _, err := e.GetDecision(ctx, "dec_nope"); !claim.IsNotFound(err) {
+			t.Fatalf("missing decision: %v", err)
+		}
+	})
+}
+
+func TestReviewTaskQueue(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		f := seed(t, e.Store)
+		now := e.clock.Now()
+		soon, later := now.Add(time.Hour), now.Add(2*time.Hour)
+		low, _ := e.CreateTask(ctx, claim.ReviewTask{ClaimID: f.claim.ID, Kind: claim.TaskReview, Route: claim.RouteReview, Priority: 10, Deadline: &soon})
+		mine, _ := e.CreateTask(ctx, claim.ReviewTask{ClaimID: f.claim.ID, Kind: claim.TaskSecondReview, Route: claim.RouteReview, Priority: 12,
+			Deadline: &later, ExcludeReviewer: "reviewer:alice", DecisionID: "dec_1"})
+		if mine.State != claim.TaskOpen {
+			t.Fatalf("new task %+v", mine)
+		}
+		// alice may not take her own second review: she gets the lower-priority task.
+		got, ok, err := e.LeaseTask(ctx, "reviewer:alice", now, 15*time.Minute)
+		if err != nil || !ok || got.ID != low.ID || got.LeasedBy != "reviewer:alice" || !got.LeaseExpiresAt.Equal(now.Add(15*time.Minute)) {
+			t.Fatalf("alice leased %+v %v %v", got, ok, err)
+		}
+		if again, _, _ := e.LeaseTask(ctx, "reviewer:alice", now, 15*time.Minute); again.ID != low.ID {
+			t.Fatalf("leasing again gave %s, want the task held", again.ID)
+		}
+		if got, _, _ := e.LeaseTask(ctx, "reviewer:bob", now, 15*time.Minute); got.ID != mine.ID {
+			t.Fatalf("bob leased %s", got.ID)
+		}
+		if _, ok, _ := e.LeaseTask(ctx, "reviewer:carol", now, 15*time.Minute); ok {
+			t.Fatal("carol got a held task")
+		}
+		if _, err := e.ExtendTaskLease(ctx, low.ID, "reviewer:bob", later); claim.ErrorCode(err) != claim.CodeConflict {
+			t.Fatalf("bob extends alice's lease: %v", err)
+		}
+		if err := e.CompleteTask(ctx, low.ID, "reviewer:bob", now); claim.ErrorCode(err) != claim.CodeConflict {
+			t.Fatalf("bob completes alice's task: %v", err)
+		}
+		if err := e.CompleteTask(ctx, low.ID, "reviewer:alice", now); err != nil {
+			t.Fatal(err)
+		}
+		// bob's lease expires: the sweep reopens it and carol takes it.
+		n, err := e.ReleaseExpiredLeases(ctx, now.Add(16*time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("released %d, %v", n, err)
+		}
+		if got, ok, _ := e.LeaseTask(ctx, "reviewer:carol", now.Add(16*time.Minute), 15*time.Minute); !ok || got.ID != mine.ID {
+			t.Fatalf("carol leased %+v", got)
+		}
+		open, _ := e.ListTasks(ctx, claim.TaskQuery{})
+		done, _ := e.ListTasks(ctx, claim.TaskQuery{States: []claim.TaskState{claim.TaskDone}})
+		if len(open) != 1 || len(done) != 1 || done[0].CompletedAt == nil {
+			t.Fatalf("open %+v done %+v", open, done)
+		}
+		if n, _ := e.CloseClaimTasks(ctx, f.claim.ID, now); n != 1 {
+			t.Fatalf("closed %d", n)
+		}
+		all, _ := e.ClaimTasks(ctx, f.claim.ID)
+		if len(all) != 2 || all[0].State != claim.TaskDone || all[1].State != claim.TaskDone {
+			t.Fatalf("after closing %+v", all)
+		}
+	})
+}
+
+func TestRuleSetVersions(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a, err := e.CreateRuleSet(ctx, claim.RuleSetVersion{Version: "sha256:a", Name: "a", YAML: []byte("name: a"), CreatedBy: "admin:x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.CreateRuleSet(ctx, claim.RuleSetVersion{Version: "sha256:a", Name: "again"}); claim.ErrorCode(err) != claim.CodeConflict {
+			t.Fatalf("a stored version again: %v", err)
+		}
+		b, _ := e.CreateRuleSet(ctx, claim.RuleSetVersion{Version: "sha256:b", Name: "b", YAML: []byte("name: b")})
+		if _, err := e.ActiveRuleSet(ctx); !claim.IsNotFound(err) {
+			t.Fatalf("no active set yet: %v", err)
+		}
+		for _, id := range []string{a.ID, b.ID, a.ID} {
+			if _, err := e.ActivateRuleSet(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		active, err := e.ActiveRuleSet(ctx)
+		if err != nil || active.ID != a.ID || string(active.YAML) != "name: a" {
+			t.Fatalf("active %+v %v", active, err)
+		}
+		sets, _ := e.ListRuleSets(ctx)
+		if len(sets) != 2 || sets[0].Active == sets[1].Active {
+			t.Fatalf("sets %+v", sets)
+		}
+		if byVersion, err := e.RuleSetByVersion(ctx, "sha256:b"); err != nil || byVersion.ID != b.ID {
+			t.Fatalf("by version %+v %v", byVersion, err)
+		}
+		if _, err := e.ActivateRuleSet(ctx, "rs_nope"); !claim.IsNotFound(err) {
+			t.Fatalf("unknown set: %v", err)
+		}
+	})
+}
+
+func TestBuyersAppealsDeadlinesAndHashes(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		f := seed(t, e.Store)
+		now := e.clock.Now()
+		if known, _ := e.BuyerKnown(ctx, "b1"); !known {
+			t.Fatal("b1 is named by an order")
+		}
+		if known, _ := e.BuyerKnown(ctx, "nobody"); known {
+			t.Fatal("nobody is known")
+		}
+		if _, err := e.CreateBuyerFlag(ctx, claim.BuyerFlag{BuyerID: "b1", Reason: "painted", By: "reviewer:alice"}); err != nil {
+			t.Fatal(err)
+		}
+		flags, _ := e.BuyerFlags(ctx, "b1")
+		if len(flags) != 1 || flags[0].Reason != "painted" || flags[0].By != "reviewer:alice" {
+			t.Fatalf("flags %+v", flags)
+		}
+
+		// The ruling columns of claims.
+		c := f.claim
+		decided := now.Add(-time.Hour)
+		deadline := now.Add(-time.Minute)
+		c.Status, c.Outcome, c.ReasonCode, c.DecidedAt, c.AppealDeadline = claim.StatusRejected, claim.OutcomeReject, claim.ReasonAIGenerated, &decided, &deadline
+		if _, err := e.UpdateClaim(ctx, c, claim.StatusAnalyzing); err != nil {
+			t.Fatal(err)
+		}
+		claims, _ := e.BuyerClaims(ctx, "b1", time.Time{})
+		if len(claims) != 1 || claims[0].Outcome != claim.OutcomeReject || claims[0].ReasonCode != claim.ReasonAIGenerated || !claims[0].DecidedAt.Equal(decided) {
+			t.Fatalf("buyer claims %+v", claims)
+		}
+		due, err := e.ClaimsPastDeadline(ctx, claim.StatusRejected, "appeal", now, 10)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("past the appeal deadline: %+v %v", due, err)
+		}
+		if due, _ := e.ClaimsPastDeadline(ctx, claim.StatusRejected, "appeal", now.Add(-2*time.Minute), 10); len(due) != 0 {
+			t.Fatalf("before the deadline: %+v", due)
+		}
+		orders, claimed, err := e.MerchantClaimRate(ctx, "m1", now.Add(-90*24*time.Hour))
+		if err != nil || orders != 1 || claimed != 1 {
+			t.Fatalf("claim rate %d/%d %v", claimed, orders, err)
+		}
+
+		a, err := e.CreateAppeal(ctx, claim.Appeal{ClaimID: c.ID, By: "buyer:b1", Role: claim.RoleBuyer, Statement: "real", EvidenceIDs: []string{"evd_1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appeals, _ := e.ListAppeals(ctx, c.ID)
+		if len(appeals) != 1 || appeals[0].ID != a.ID || appeals[0].EvidenceIDs[0] != "evd_1" || appeals[0].Role != claim.RoleBuyer {
+			t.Fatalf("appeals %+v", appeals)
+		}
+
+		ev, err := e.CreateEvidence(ctx, claim.Evidence{ClaimID: c.ID, Source: claim.SourceBuyer, SHA256: "s", Format: "jpeg",
+			Hashes: claim.Hashes{PDQ: "ab", PDQQuality: 77, PHash: "cd", DHash: "ef"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []claim.Evidence
+		if err := e.EachEvidenceHash(ctx, func(x claim.Evidence) error { seen = append(seen, x); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		want := claim.Evidence{ID: ev.ID, ClaimID: c.ID, Source: claim.SourceBuyer, Hashes: ev.Hashes}
+		if len(seen) != 1 || !reflect.DeepEqual(seen[0], want) {
+			t.Fatalf("hashes %+v, want %+v", seen, want)
+		}
+	})
+}
