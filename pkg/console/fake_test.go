@@ -19,9 +19,9 @@ import (
 )
 
 // fakeService is an in-memory stand-in for *adjudicate.Service with the review-queue
-// behaviour the console relies on: leases, four eyes on large rejections, buyer flags. It
-// lets the handler tests run without the store; the browser tests use it until the real
-// service lands (see the README section).
+// behaviour the console relies on: leases, four eyes on large rejections, buyer flags. The
+// handler tests use it to reach every branch cheaply (and to take a lease away); the
+// browser flow and TestRealService run on the real service and SQLite.
 type fakeService struct {
 	mu         sync.Mutex
 	now        func() time.Time
@@ -429,33 +429,8 @@ func (f *fakeService) seed() {
 	f.references["ref-catalog-1"] = pngBytes(merchantPhoto())
 }
 
-// contract is the service's whole transport contract; console.Service must stay a subset
-// of it with the same signatures, so *adjudicate.Service can be passed to New as is.
-type contract interface {
-	adjudicate.Transport
-	adjudicate.ReviewTransport
-}
-
-var _ Service = contract(nil)
-
-// Locked reads for tests that look at the fake while a browser is still talking to it.
-
-func (f *fakeService) claimStatus(id string) claim.Status {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.claims[id].Claim.Status
-}
-
-func (f *fakeService) taskList() []claim.ReviewTask {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]claim.ReviewTask, len(f.tasks))
-	for i, t := range f.tasks {
-		out[i] = *t
-	}
-	return out
-}
-
+// setLeasedBy hands a task to someone else behind the console's back, under the lock (a
+// browser may be talking to the fake at the same time).
 func (f *fakeService) setLeasedBy(taskID, actor string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
