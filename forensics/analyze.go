@@ -5,33 +5,41 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"image"
-	_ "image/gif" // registered for DecodeConfig until the full decoder lands
-	_ "image/jpeg"
-	_ "image/png"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
 )
 
 // AnalyzerOptions configure an Analyzer. Zero values take the defaults.
 type AnalyzerOptions struct {
-	MaxBytes  int64 // largest file accepted (default 20 MB)
-	MaxPixels int64 // largest picture accepted (default 50 MP)
+	MaxBytes  int64 // largest file accepted (default DefaultMaxBytes, 20 MB)
+	MaxPixels int64 // largest picture accepted (default DefaultMaxPixels, 50 MP)
+	// PureGo skips the libjpeg-turbo backend where it is built in (see Decoder.PureGo).
+	PureGo bool
 }
 
-// Analyzer runs the forensic pipeline. It is safe for concurrent use.
+// Analyzer runs the forensic pipeline: decode once, then hashes, metadata, reference
+// matching, local edits and the risk that the findings explain. It holds no state between
+// calls and is safe for concurrent use.
 type Analyzer struct {
-	opts AnalyzerOptions
+	decoder Decoder
 }
 
 // NewAnalyzer returns an Analyzer with opts, defaults filled in.
 func NewAnalyzer(opts AnalyzerOptions) *Analyzer {
-	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = 20 << 20
+	limits := Limits{MaxBytes: opts.MaxBytes, MaxPixels: opts.MaxPixels}
+	if limits.MaxBytes <= 0 {
+		limits.MaxBytes = DefaultMaxBytes
 	}
-	if opts.MaxPixels <= 0 {
-		opts.MaxPixels = 50_000_000
+	if limits.MaxPixels <= 0 {
+		limits.MaxPixels = DefaultMaxPixels
 	}
-	return &Analyzer{opts: opts}
+	return &Analyzer{decoder: Decoder{Limits: limits, PureGo: opts.PureGo}}
 }
+
+// MaxBytes is the largest file the analyzer accepts; callers reading files use it to stop early.
+func (a *Analyzer) MaxBytes() int64 { return a.decoder.Limits.MaxBytes }
 
 // Input is one evidence photo.
 type Input struct {
@@ -40,19 +48,45 @@ type Input struct {
 }
 
 // Reference is a merchant photo evidence is compared with. Hashes, when the caller stored
-// them at upload (Fingerprint), let the analyzer skip references that cannot match; Load
-// fetches the bytes only when pixels are needed.
+// them at upload (Fingerprint), let matching try the likeliest reference first; Load
+// fetches the bytes when pixels are needed. References passed through ShareDecodes are
+// decoded at most once however many evidence photos are analysed against them.
 type Reference struct {
 	Name   string
 	Hashes *Hashes
 	Load   func(ctx context.Context) ([]byte, error)
+
+	memo *referenceMemo
+}
+
+// referenceMemo keeps one reference's decode for the analyses that share it.
+type referenceMemo struct {
+	once sync.Once
+	dec  *Decoded
+	err  error
+}
+
+// ShareDecodes returns refs set up so that every Analyze call given the returned slice
+// decodes each reference at most once. Use it when one claim has several evidence photos;
+// the decoded rasters live as long as the returned slice.
+func ShareDecodes(refs []Reference) []Reference {
+	out := make([]Reference, len(refs))
+	for i, r := range refs {
+		if r.memo == nil {
+			r.memo = &referenceMemo{}
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // Result is the analysis of one evidence photo: its report and, when a localised edit was
-// found, a PNG heatmap with the regions outlined for reviewers.
+// found, a PNG heatmap with the regions outlined for reviewers. Warnings name references
+// that could not be used (unreadable or undecodable), which the report does not list.
 type Result struct {
-	Report  EvidenceReport
-	Heatmap []byte
+	Report   EvidenceReport
+	Heatmap  []byte
+	Warnings []string
 }
 
 // Fingerprint is what is computed once when a photo is stored.
@@ -64,42 +98,166 @@ type Fingerprint struct {
 	Hashes Hashes
 }
 
-// Fingerprint validates a photo and computes its identity and hashes. It returns an
-// *Error (unsupported_format, corrupt, too_large) for files that cannot be analysed.
-//
-// Interim: format and dimensions only, until the decoder and hashes land.
+// Fingerprint validates a photo by decoding it and computes its identity and hashes, through
+// the same path Analyze uses, so stored and query hashes are comparable. It returns an
+// *Error (unsupported_format, corrupt, too_large, canceled) for files that cannot be analysed.
 func (a *Analyzer) Fingerprint(ctx context.Context, data []byte) (Fingerprint, error) {
-	sum := sha256.Sum256(data)
-	fp := Fingerprint{SHA256: hex.EncodeToString(sum[:])}
-	if int64(len(data)) > a.opts.MaxBytes {
-		return fp, newError(ErrCodeTooLarge, nil, "file is %d bytes, the limit is %d", len(data), a.opts.MaxBytes)
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	fp := Fingerprint{SHA256: sha256Hex(data)}
+	dec, err := a.decoder.Decode(ctx, data)
 	if err != nil {
-		return fp, newError(ErrCodeUnsupportedFormat, err, "not a supported image (JPEG, PNG, WebP or GIF)")
+		return fp, err
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > a.opts.MaxPixels {
-		return fp, newError(ErrCodeTooLarge, nil, "image is %d×%d pixels, the limit is %d", cfg.Width, cfg.Height, a.opts.MaxPixels)
-	}
-	fp.Format, fp.Width, fp.Height = format, cfg.Width, cfg.Height
-	return fp, ctx.Err()
+	fp.Format, fp.Width, fp.Height = dec.Format, dec.Width, dec.Height
+	fp.Hashes = ComputeHashes(dec).Report()
+	return fp, nil
 }
 
 // Analyze analyses one evidence photo against the references. It never fails as a whole:
-// a file that cannot be analysed gets Report.Error, like the CLI's per-file entries.
-//
-// Interim: identity only, until decoding, matching and metadata land.
+// a file that cannot be analysed gets Report.Error (with whatever metadata could still be
+// read), like the CLI's per-file entries.
 func (a *Analyzer) Analyze(ctx context.Context, ev Input, refs []Reference, times Times) Result {
-	rep := EvidenceReport{File: ev.Name, Findings: []Finding{}}
-	fp, err := a.Fingerprint(ctx, ev.Data)
-	rep.SHA256 = fp.SHA256
+	rep := EvidenceReport{File: ev.Name, SHA256: sha256Hex(ev.Data), Findings: []Finding{}}
+	fm, metaErr := ReadMetadata(ev.Data)
+	if metaErr == nil {
+		rep.Metadata = fm.Report
+	}
+	dec, err := a.decoder.Decode(ctx, ev.Data)
 	if err != nil {
 		rep.Error = AsError(err)
+		if fm != nil {
+			rep.Format = fm.Format
+		}
 		return Result{Report: rep}
 	}
-	rep.Format, rep.Width, rep.Height = fp.Format, fp.Width, fp.Height
-	return Result{Report: rep}
+	rep.Format, rep.Width, rep.Height = dec.Format, dec.Width, dec.Height
+	hashes := ComputeHashes(dec)
+	h := hashes.Report()
+	rep.Hashes = &h
+
+	if fm != nil {
+		rep.Findings = append(rep.Findings, MetadataFindings(fm, dec.Work, times)...)
+	}
+	if f, ok := lowQualityFinding(dec, hashes); ok {
+		rep.Findings = append(rep.Findings, f)
+	}
+
+	res := Result{}
+	match, ref, matched, warnings := a.bestReference(ctx, dec, hashes, refs)
+	res.Warnings = warnings
+	if err := ctx.Err(); err != nil {
+		rep.Error = &Error{Code: ErrCodeCanceled, Message: "analysis canceled", Err: err}
+		res.Report = rep
+		return res
+	}
+	if matched {
+		rep.Findings = append(rep.Findings, ReferenceMatchFinding(ref.name, match))
+		edits := LocalEdits(ctx, dec.Work, ref.dec.Work, match)
+		if f, ok := LocalEditFinding(ref.name, edits); ok {
+			rep.Findings = append(rep.Findings, f)
+			var buf bytes.Buffer
+			if err := RenderHeatmap(&buf, dec.Work, edits); err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("heatmap: %v", err))
+			} else {
+				res.Heatmap = buf.Bytes()
+			}
+		}
+	}
+	rep.Risk = Risk(rep.Findings)
+	res.Report = rep
+	return res
 }
 
-// MaxBytes is the largest file the analyzer accepts; callers reading files use it to stop early.
-func (a *Analyzer) MaxBytes() int64 { return a.opts.MaxBytes }
+// decodedReference is a reference whose pixels are at hand.
+type decodedReference struct {
+	name string
+	dec  *Decoded
+}
+
+// bestReference matches the evidence against every reference and keeps the most confident
+// match. Hash distances only order the attempts: crops, close-ups and rotations defeat
+// hashes, so a far hash never rules a reference out.
+func (a *Analyzer) bestReference(ctx context.Context, ev *Decoded, evHashes HashSet, refs []Reference) (best Match, bestRef decodedReference, found bool, warnings []string) {
+	order := make([]int, len(refs))
+	dist := make([]int, len(refs))
+	for i, r := range refs {
+		order[i] = i
+		dist[i] = 257
+		if r.Hashes != nil {
+			if q, err := ParsePDQHash(r.Hashes.PDQ); err == nil {
+				// The reference's hash against the evidence's 8 dihedral variants: a mirrored
+				// or rotated copy is as close as an untouched one.
+				dist[i], _ = NearestDihedral(evHashes.PDQ.Dihedral, q)
+			}
+		}
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return dist[x] - dist[y] })
+
+	for _, i := range order {
+		if ctx.Err() != nil {
+			return best, bestRef, found, warnings
+		}
+		r := refs[i]
+		dec, err := a.decodeReference(ctx, r)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				warnings = append(warnings, fmt.Sprintf("reference %s could not be used: %v", r.Name, err))
+			}
+			continue
+		}
+		m, ok := MatchReference(ctx, ev.Work, dec.Work)
+		if ok && (!found || m.Confidence > best.Confidence) {
+			best, bestRef, found = m, decodedReference{name: r.Name, dec: dec}, true
+		}
+	}
+	return best, bestRef, found, warnings
+}
+
+// decodeReference loads and decodes a reference, once per memo when it has one.
+func (a *Analyzer) decodeReference(ctx context.Context, r Reference) (*Decoded, error) {
+	load := func() (*Decoded, error) {
+		if r.Load == nil {
+			return nil, errors.New("no loader")
+		}
+		data, err := r.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return a.decoder.Decode(ctx, data)
+	}
+	if r.memo == nil {
+		return load()
+	}
+	r.memo.once.Do(func() { r.memo.dec, r.memo.err = load() })
+	return r.memo.dec, r.memo.err
+}
+
+// Thresholds for low_quality: below them a photo cannot show damage convincingly.
+const (
+	minJudgeableSide = 320 // pixels, the shorter side
+)
+
+// lowQualityFinding flags photos too small or too flat/blurred to judge. It describes the
+// evidence's usefulness, not forgery, so it stays low.
+func lowQualityFinding(d *Decoded, hs HashSet) (Finding, bool) {
+	short := min(d.Width, d.Height)
+	switch {
+	case short < minJudgeableSide:
+		return Finding{
+			Code: CodeLowQuality, Severity: SeverityLow, Confidence: 0.9,
+			Message: fmt.Sprintf("the photo is only %d×%d pixels: too small to show damage", d.Width, d.Height),
+			Details: map[string]any{"width": d.Width, "height": d.Height, "min_side": minJudgeableSide},
+		}, true
+	case hs.PDQ.Quality < PDQMinQuality:
+		return Finding{
+			Code: CodeLowQuality, Severity: SeverityLow, Confidence: 0.6,
+			Message: "the photo has little detail (blurred, dark or nearly blank): too little to judge damage",
+			Details: map[string]any{"pdq_quality": hs.PDQ.Quality, "min_quality": PDQMinQuality},
+		}, true
+	}
+	return Finding{}, false
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}

@@ -91,6 +91,7 @@ func runAnalyze(ctx context.Context, args []string, env func(string) string, std
 			Load: func(context.Context) ([]byte, error) { return readLimited(path, limit) },
 		})
 	}
+	references = forensics.ShareDecodes(references)
 	times := forensics.Times{PlacedAt: placed.t, ShippedAt: shipped.t, DeliveredAt: delivered.t}
 
 	report := forensics.Report{Version: forensics.ReportVersion, Evidence: []forensics.EvidenceReport{}}

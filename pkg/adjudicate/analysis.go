@@ -240,6 +240,7 @@ func (s *Service) analyzeClaim(ctx context.Context, job claim.AnalysisJob) error
 	if err != nil {
 		return err
 	}
+	refs = forensics.ShareDecodes(refs) // one decode per reference for all of the claim's photos
 	times := forensics.Times{PlacedAt: order.PlacedAt}
 	if order.ShippedAt != nil {
 		times.ShippedAt = *order.ShippedAt
