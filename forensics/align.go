@@ -1,0 +1,295 @@
+package forensics
+
+import "math"
+
+// This file holds the pixel plumbing shared by matching and the local diff: single-channel
+// planes, 2× box pyramids, area resampling of an axis-aligned rectangle (the only geometry
+// the matcher needs once the dihedral transform is factored out) and dihedral transforms of
+// small planes. Coordinates are continuous: pixel i of a plane covers [i, i+1).
+
+// plane is one channel of an image, row-major.
+type plane struct {
+	w, h int
+	p    []float32
+}
+
+func newPlane(w, h int) plane { return plane{w: w, h: h, p: make([]float32, w*h)} }
+
+// downsample2 halves a plane with a 2×2 box filter. An odd last row or column is averaged
+// with itself (edge replication), so level pixel i always covers level-0 pixels
+// [2^k·i, 2^k·(i+1)) and coordinates stay exact between levels.
+func downsample2(src plane) plane {
+	w, h := (src.w+1)/2, (src.h+1)/2
+	dst := newPlane(w, h)
+	for y := 0; y < h; y++ {
+		r0 := src.p[2*y*src.w : 2*y*src.w+src.w]
+		r1 := r0
+		if 2*y+1 < src.h {
+			r1 = src.p[(2*y+1)*src.w : (2*y+1)*src.w+src.w]
+		}
+		out := dst.p[y*w : y*w+w]
+		last := src.w - 1
+		for x := range out {
+			x0 := 2 * x
+			x1 := min(x0+1, last)
+			out[x] = 0.25 * (r0[x0] + r0[x1] + r1[x0] + r1[x1])
+		}
+	}
+	return dst
+}
+
+// pyramid is a plane and its successive 2× reductions, down to a few pixels.
+type pyramid []plane
+
+// minPyramidSide is where a pyramid stops: coarser levels carry no usable structure.
+const minPyramidSide = 8
+
+func buildPyramid(base plane) pyramid {
+	pyr := pyramid{base}
+	for {
+		top := pyr[len(pyr)-1]
+		if min(top.w, top.h) < 2*minPyramidSide {
+			return pyr
+		}
+		pyr = append(pyr, downsample2(top))
+	}
+}
+
+// levelFor returns the coarsest level whose pixels are no larger than step level-0 pixels,
+// so that resampling from it averages (never skips) source pixels.
+func (pyr pyramid) levelFor(step float64) int {
+	k := 0
+	for k+1 < len(pyr) && float64(int(1)<<(k+1)) <= step {
+		k++
+	}
+	return k
+}
+
+// rect is an axis-aligned rectangle in continuous coordinates.
+type rect struct{ x0, y0, x1, y1 float64 }
+
+func (r rect) w() float64 { return r.x1 - r.x0 }
+func (r rect) h() float64 { return r.y1 - r.y0 }
+
+// axisWeights is a resampling matrix for one axis: output i is the weighted sum of
+// source samples start[i], start[i]+1 and start[i]+2. Three taps cover every step below
+// two source pixels, which is all the pyramid ever asks for (levelFor); wider steps fall
+// back to a general list (wide).
+type axisWeights struct {
+	start []int
+	w     [][3]float32
+	wide  [][]float32 // non-nil when some output needs more than three taps
+}
+
+// makeAxisWeights builds the weights that map n output cells spanning [a, b) of a source
+// axis of length size. Steps of at least one source pixel average the covered pixels by
+// their overlap (area resampling: no aliasing); smaller steps interpolate linearly. Source
+// indices are clamped to the axis (edge replication).
+func makeAxisWeights(a, b float64, n, size int) axisWeights {
+	aw := axisWeights{start: make([]int, n), w: make([][3]float32, n)}
+	step := (b - a) / float64(n)
+	var raw [64]float32
+	for i := 0; i < n; i++ {
+		c0 := a + float64(i)*step
+		c1 := c0 + step
+		taps := raw[:0]
+		var first int
+		if step >= 1 {
+			first = int(math.Floor(c0))
+			last := int(math.Ceil(c1)) - 1
+			for j := first; j <= last; j++ {
+				lo := max(c0, float64(j))
+				hi := min(c1, float64(j+1))
+				taps = append(taps, float32((hi-lo)/step))
+			}
+		} else {
+			c := 0.5*(c0+c1) - 0.5
+			f := math.Floor(c)
+			t := float32(c - f)
+			first = int(f)
+			taps = append(taps, 1-t, t)
+		}
+		// Fold taps that fall off the axis onto the edge pixels.
+		lo := max(0, min(first, size-1))
+		hi := max(0, min(first+len(taps)-1, size-1))
+		var fold [8]float32
+		folded := fold[:0]
+		if hi-lo+1 <= len(fold) {
+			folded = fold[:hi-lo+1]
+		} else {
+			folded = make([]float32, hi-lo+1)
+		}
+		for j, wt := range taps {
+			folded[max(0, min(first+j, size-1))-lo] += wt
+		}
+		if len(folded) > 3 || size < 3 {
+			if aw.wide == nil {
+				aw.wide = make([][]float32, n)
+			}
+			aw.start[i], aw.wide[i] = lo, append([]float32(nil), folded...)
+			continue
+		}
+		// Pad to three taps, moving the window left at the axis end.
+		s := min(lo, size-3)
+		for j, wt := range folded {
+			aw.w[i][lo-s+j] = wt
+		}
+		aw.start[i] = s
+	}
+	if aw.wide != nil {
+		for i := range aw.wide {
+			if aw.wide[i] == nil {
+				aw.wide[i] = aw.w[i][:]
+			}
+		}
+	}
+	return aw
+}
+
+// resampleScratch holds the intermediate buffers of a resample, reused across calls.
+type resampleScratch struct {
+	tmp      []float32
+	oriented plane
+}
+
+// resampleRect samples src over r into an n×m plane (dst.p reused when large enough).
+// The horizontal pass runs only over the source rows the vertical weights touch.
+func resampleRect(src plane, r rect, n, m int, dst *plane, sc *resampleScratch) {
+	xw := makeAxisWeights(r.x0, r.x1, n, src.w)
+	yw := makeAxisWeights(r.y0, r.y1, m, src.h)
+	rowLo, rowHi := src.h, 0
+	for j := 0; j < m; j++ {
+		rowLo = min(rowLo, yw.start[j])
+		taps := 3
+		if yw.wide != nil {
+			taps = len(yw.wide[j])
+		}
+		rowHi = max(rowHi, yw.start[j]+taps)
+	}
+	rowHi = min(rowHi, src.h)
+	rows := max(0, rowHi-rowLo)
+	if cap(sc.tmp) < rows*n {
+		sc.tmp = make([]float32, rows*n)
+	}
+	tmp := sc.tmp[:rows*n]
+	for y := 0; y < rows; y++ {
+		srow := src.p[(rowLo+y)*src.w : (rowLo+y+1)*src.w]
+		trow := tmp[y*n : (y+1)*n]
+		if xw.wide != nil {
+			for i := range trow {
+				var acc float32
+				for j, wt := range xw.wide[i] {
+					acc += wt * srow[xw.start[i]+j]
+				}
+				trow[i] = acc
+			}
+			continue
+		}
+		for i, st := range xw.start {
+			s := srow[st : st+3]
+			w := &xw.w[i]
+			trow[i] = w[0]*s[0] + w[1]*s[1] + w[2]*s[2]
+		}
+	}
+	if cap(dst.p) < n*m {
+		dst.p = make([]float32, n*m)
+	}
+	dst.w, dst.h, dst.p = n, m, dst.p[:n*m]
+	for j := 0; j < m; j++ {
+		out := dst.p[j*n : (j+1)*n]
+		base := yw.start[j] - rowLo
+		if yw.wide != nil {
+			clear(out)
+			for k, wt := range yw.wide[j] {
+				trow := tmp[(base+k)*n : (base+k+1)*n]
+				for i := range out {
+					out[i] += wt * trow[i]
+				}
+			}
+			continue
+		}
+		w := yw.w[j]
+		r0 := tmp[base*n : (base+1)*n]
+		r1 := tmp[(base+1)*n : (base+2)*n]
+		r2 := tmp[(base+2)*n : (base+3)*n]
+		for i := range out {
+			out[i] = w[0]*r0[i] + w[1]*r1[i] + w[2]*r2[i]
+		}
+	}
+}
+
+// sourceRect maps a rectangle of the transformed picture t(src) back to the rectangle of
+// src it shows; w and h are src's extent in the same units.
+func sourceRect(t Transform, r rect, w, h float64) rect {
+	switch t {
+	case MirrorH:
+		return rect{w - r.x1, r.y0, w - r.x0, r.y1}
+	case Rotate180:
+		return rect{w - r.x1, h - r.y1, w - r.x0, h - r.y0}
+	case MirrorV:
+		return rect{r.x0, h - r.y1, r.x1, h - r.y0}
+	case Transpose:
+		return rect{r.y0, r.x0, r.y1, r.x1}
+	case Rotate90:
+		return rect{r.y0, h - r.x1, r.y1, h - r.x0}
+	case Transverse:
+		return rect{w - r.y1, h - r.x1, w - r.y0, h - r.x0}
+	case Rotate270:
+		return rect{w - r.y1, r.x0, w - r.y0, r.x1}
+	}
+	return r
+}
+
+// transformPlane returns t applied to src (src itself for the identity). dst is reused when
+// large enough. The source index is affine in the destination coordinates, so the loop
+// steps through src with two strides instead of mapping every pixel.
+func transformPlane(t Transform, src plane, dst *plane) plane {
+	if t == Identity {
+		return src
+	}
+	ow, oh := src.w, src.h
+	if t.SwapsAxes() {
+		ow, oh = src.h, src.w
+	}
+	if cap(dst.p) < ow*oh {
+		dst.p = make([]float32, ow*oh)
+	}
+	dst.w, dst.h, dst.p = ow, oh, dst.p[:ow*oh]
+	idx := func(x, y int) int {
+		sx, sy := t.SourceOf(x, y, src.w, src.h)
+		return sy*src.w + sx
+	}
+	base := idx(0, 0)
+	dx, dy := idx(1, 0)-base, idx(0, 1)-base
+	for y := 0; y < oh; y++ {
+		row := dst.p[y*ow : (y+1)*ow]
+		i := base + y*dy
+		for x := range row {
+			row[x] = src.p[i]
+			i += dx
+		}
+	}
+	return *dst
+}
+
+// sampleTransformed samples the picture t(src) over r (in the transformed picture's level-0
+// pixels) into an n×m plane, reading from the pyramid level that suits the step. It
+// resamples in src's own orientation and transforms only the small result.
+func sampleTransformed(pyr pyramid, t Transform, r rect, n, m int, dst *plane, sc *resampleScratch) {
+	base := pyr[0]
+	sr := sourceRect(t, r, float64(base.w), float64(base.h))
+	sn, sm := n, m
+	if t.SwapsAxes() {
+		sn, sm = m, n
+	}
+	step := min(sr.w()/float64(sn), sr.h()/float64(sm))
+	k := pyr.levelFor(step)
+	f := 1 / float64(int(1)<<k)
+	lr := rect{sr.x0 * f, sr.y0 * f, sr.x1 * f, sr.y1 * f}
+	if t == Identity {
+		resampleRect(pyr[k], lr, sn, sm, dst, sc)
+		return
+	}
+	resampleRect(pyr[k], lr, sn, sm, &sc.oriented, sc)
+	transformPlane(t, sc.oriented, dst)
+}

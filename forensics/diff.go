@@ -1,0 +1,417 @@
+package forensics
+
+import (
+	"math"
+	"slices"
+)
+
+// This file computes, for an evidence photo aligned to its reference, how unexpected each
+// pixel's difference is: the reference is resampled into the evidence's frame, its tones
+// mapped onto the evidence's per channel, and each evidence pixel compared with the range
+// the mapped reference spans around it, in units of the pair's own noise.
+
+// toneMapBins is the number of reference-value bins of a tone curve.
+const toneMapBins = 64
+
+// toneCurve fits a monotone mapping from reference values to evidence values: the median
+// evidence value of each bin of reference values, interpolated between bin centres. It
+// absorbs brightness, contrast, gamma, saturation (on chroma) and clipping without
+// assuming their form, and medians ignore paint as long as it covers under half of a bin.
+// valid marks the pixels to learn from.
+func toneCurve(ref, ev []float32, valid []bool) [256]float32 {
+	var hist [toneMapBins][256]int32
+	var counts [toneMapBins]int32
+	for i, r := range ref {
+		if !valid[i] {
+			continue
+		}
+		b := clampInt(int(r)*toneMapBins/256, 0, toneMapBins-1)
+		hist[b][clampInt(int(ev[i]+0.5), 0, 255)]++
+		counts[b]++
+	}
+	// Median of each populated bin; sparse bins borrow from their neighbours below.
+	const minCount = 16
+	var centre, value []float32
+	for b := 0; b < toneMapBins; b++ {
+		if counts[b] < minCount {
+			continue
+		}
+		half := counts[b] / 2
+		var acc int32
+		med := 0
+		for v, c := range hist[b] {
+			acc += c
+			if acc > half {
+				med = v
+				break
+			}
+		}
+		centre = append(centre, (float32(b)+0.5)*256/toneMapBins)
+		value = append(value, float32(med))
+	}
+	var lut [256]float32
+	if len(centre) == 0 {
+		for i := range lut {
+			lut[i] = float32(i)
+		}
+		return lut
+	}
+	// Keep the curve non-decreasing: edits that invert tones are not what buyers do, and a
+	// dip would let paint redefine a bin.
+	for i := 1; i < len(value); i++ {
+		value[i] = max(value[i], value[i-1])
+	}
+	// Beyond the populated bins, continue the curve's slope over its last 32 levels at
+	// each end (bounded: few pixels make it), or the identity's when it spans less.
+	slope := func(a, b int) float32 {
+		if d := centre[b] - centre[a]; d >= 32 {
+			return max(0.5, min(2, (value[b]-value[a])/d))
+		}
+		return 1
+	}
+	lo, hi := 0, len(centre)-1
+	for lo < len(centre)-1 && centre[lo]-centre[0] < 32 {
+		lo++
+	}
+	for hi > 0 && centre[len(centre)-1]-centre[hi] < 32 {
+		hi--
+	}
+	lowSlope, highSlope := slope(0, lo), slope(hi, len(centre)-1)
+	for i := range lut {
+		x := float32(i) + 0.5
+		j, _ := slices.BinarySearch(centre, x)
+		switch {
+		case j == 0:
+			lut[i] = value[0] + lowSlope*(x-centre[0])
+		case j == len(centre):
+			lut[i] = value[len(value)-1] + highSlope*(x-centre[len(centre)-1])
+		default:
+			t := (x - centre[j-1]) / (centre[j] - centre[j-1])
+			lut[i] = value[j-1] + t*(value[j]-value[j-1])
+		}
+	}
+	return lut
+}
+
+func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// applyCurve maps p through lut (with linear interpolation) into dst.
+func applyCurve(p []float32, lut *[256]float32, dst []float32) {
+	for i, v := range p {
+		v = max(0, min(254.999, v))
+		k := int(v)
+		f := v - float32(k)
+		hi := k + 1
+		if hi > 255 {
+			hi = 255
+		}
+		dst[i] = lut[k] + f*(lut[hi]-lut[k])
+	}
+}
+
+// minMaxR returns the (2r+1)² minimum and maximum of p (edges replicated), separably:
+// a horizontal pass into tmpLo/tmpHi, then a vertical pass over whole rows.
+func minMaxR(p plane, r int, lo, hi, tmpLo, tmpHi []float32) {
+	w, h := p.w, p.h
+	for y := 0; y < h; y++ {
+		row := p.p[y*w : (y+1)*w]
+		tl, th := tmpLo[y*w:(y+1)*w], tmpHi[y*w:(y+1)*w]
+		if r == 1 && w >= 3 {
+			tl[0], th[0] = min(row[0], row[1]), max(row[0], row[1])
+			for x := 1; x < w-1; x++ {
+				a, b, c := row[x-1], row[x], row[x+1]
+				tl[x], th[x] = min(a, b, c), max(a, b, c)
+			}
+			tl[w-1], th[w-1] = min(row[w-2], row[w-1]), max(row[w-2], row[w-1])
+			continue
+		}
+		for x := range row {
+			a := row[max(x-r, 0):min(x+r+1, w)]
+			l, u := a[0], a[0]
+			for _, v := range a[1:] {
+				l, u = min(l, v), max(u, v)
+			}
+			tl[x], th[x] = l, u
+		}
+	}
+	for y := 0; y < h; y++ {
+		l, u := lo[y*w:(y+1)*w], hi[y*w:(y+1)*w]
+		copy(l, tmpLo[y*w:(y+1)*w])
+		copy(u, tmpHi[y*w:(y+1)*w])
+		for k := max(y-r, 0); k <= min(y+r, h-1); k++ {
+			if k == y {
+				continue
+			}
+			sl, su := tmpLo[k*w:(k+1)*w], tmpHi[k*w:(k+1)*w]
+			for x := range l {
+				l[x] = min(l[x], sl[x])
+				u[x] = max(u[x], su[x])
+			}
+		}
+	}
+}
+
+// robustSigma is 1.4826 × the median absolute value of r over valid pixels: the standard
+// deviation of the pair's residual noise, unmoved by paint covering under half the frame.
+func robustSigma(r []float32, valid []bool) float64 {
+	// Histogram of |r| in quarter levels up to 64.
+	var hist [257]int32
+	n := int32(0)
+	for i, v := range r {
+		if !valid[i] {
+			continue
+		}
+		a := int(math.Abs(float64(v)) * 4)
+		hist[min(a, 256)]++
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	var acc int32
+	for k, c := range hist {
+		acc += c
+		if acc > n/2 {
+			return 1.4826 * (float64(k) + 0.5) / 4
+		}
+	}
+	return 1.4826 * 64
+}
+
+// activityEdges bound the bins of local activity (the 3×3 range of the mapped reference,
+// grey levels) over which noise is measured separately: JPEG and resampling errors grow
+// with local contrast, so textured areas need a higher bar than smooth ones.
+var activityEdges = [...]float32{1, 2, 3, 4, 6, 8, 11, 15, 20, 27, 36, 48, 64, 90, 128}
+
+const activityBins = len(activityEdges) + 1
+
+// activityBinOf maps an integer activity (0..255) to its bin.
+var activityBinOf = func() (t [256]uint8) {
+	for a := range t {
+		b := len(activityEdges)
+		for i, e := range activityEdges {
+			if float32(a) < e {
+				b = i
+				break
+			}
+		}
+		t[a] = uint8(b)
+	}
+	return t
+}()
+
+func activityBin(a float32) uint8 { return activityBinOf[max(0, min(255, int(a)))] }
+
+// noiseByActivity returns, per activity bin, 1.4826 × the median |resid| of the valid
+// pixels in it: the noise σ there, made non-decreasing with activity; bins with too few
+// pixels take the previous bin's value. bins holds each pixel's bin.
+func noiseByActivity(resid []float32, bins []uint8, valid []bool) [activityBins]float64 {
+	var hist [activityBins][257]int32
+	var counts [activityBins]int32
+	for i, r := range resid {
+		if !valid[i] {
+			continue
+		}
+		b := bins[i]
+		hist[b][min(int(math.Abs(float64(r))*4), 256)]++
+		counts[b]++
+	}
+	var sigma [activityBins]float64
+	{
+		prev := 0.0
+		for b := 0; b < activityBins; b++ {
+			s := prev
+			if counts[b] >= 64 {
+				var acc int32
+				for k, c := range hist[b] {
+					acc += c
+					if acc > counts[b]/2 {
+						s = 1.4826 * (float64(k) + 0.5) / 4
+						break
+					}
+				}
+			}
+			s = math.Max(s, prev)
+			sigma[b], prev = s, s
+		}
+	}
+	return sigma
+}
+
+// rgbModel maps reference colours to evidence colours as editors change them: a 3×3 colour
+// matrix (saturation, channel mixing, white balance) followed by a tone curve per RGB
+// channel (brightness, contrast, gamma, levels, and the clipping at 0 and 255 that makes
+// the change depend on colour). It is fitted on the aligned pair, robustly, by alternating
+// curves (binned medians) and matrix (least squares on the curves' inverse, Huber-weighted).
+type rgbModel struct {
+	m      [3][3]float32
+	curves [3][256]float32
+}
+
+func ycc2rgb(y, cb, cr float32) (r, g, b float32) {
+	cb -= 128
+	cr -= 128
+	return y + 1.402*cr, y - 0.344136*cb - 0.714136*cr, y + 1.772*cb
+}
+
+func rgb2ycc(r, g, b float32) (y, cb, cr float32) {
+	y = 0.299*r + 0.587*g + 0.114*b
+	return y, 128 - 0.168736*r - 0.331264*g + 0.5*b, 128 + 0.5*r - 0.418688*g - 0.081312*b
+}
+
+// fitRGBModel fits the model from every second pixel of every second row of the valid
+// area; ref and ev are Y, Cb, Cr planes of w pixels per row.
+func fitRGBModel(ref, ev [3][]float32, valid []bool, w int) rgbModel {
+	// Sample once into RGB.
+	var rr, er [3][]float32
+	for k := range rr {
+		rr[k] = make([]float32, 0, len(ref[0]))
+		er[k] = make([]float32, 0, len(ref[0]))
+	}
+	for i := range ref[0] {
+		if !valid[i] {
+			continue
+		}
+		a, b, c := ycc2rgb(ref[0][i], ref[1][i], ref[2][i])
+		rr[0], rr[1], rr[2] = append(rr[0], a), append(rr[1], b), append(rr[2], c)
+		a, b, c = ycc2rgb(ev[0][i], ev[1][i], ev[2][i])
+		er[0], er[1], er[2] = append(er[0], a), append(er[1], b), append(er[2], c)
+	}
+	md := rgbModel{m: [3][3]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}
+	n := len(rr[0])
+	if n < 64 {
+		for k := range md.curves {
+			for v := range md.curves[k] {
+				md.curves[k][v] = float32(v)
+			}
+		}
+		return md
+	}
+	all := make([]bool, n)
+	for i := range all {
+		all[i] = true
+	}
+	x := make([]float32, n)
+	for iter := 0; iter < 2; iter++ {
+		// Curves for the current matrix.
+		for k := 0; k < 3; k++ {
+			for i := 0; i < n; i++ {
+				x[i] = md.m[k][0]*rr[0][i] + md.m[k][1]*rr[1][i] + md.m[k][2]*rr[2][i]
+			}
+			md.curves[k] = toneCurve(x, er[k], all)
+		}
+		if iter == 1 {
+			break
+		}
+		// Matrix rows from the curves' inverse, leaving out clipped evidence values (the
+		// curve is flat there and says nothing about the matrix).
+		for k := 0; k < 3; k++ {
+			inv, lo, hi := invertCurve(&md.curves[k])
+			var A [3][3]float64
+			var B [3]float64
+			// Two Huber-weighted passes.
+			row := md.m[k]
+			for pass := 0; pass < 2; pass++ {
+				A, B = [3][3]float64{}, [3]float64{}
+				for i := 0; i < n; i++ {
+					e := er[k][i]
+					if e <= lo || e >= hi {
+						continue
+					}
+					t := float64(sampleLUT(&inv, e))
+					p := [3]float64{float64(rr[0][i]), float64(rr[1][i]), float64(rr[2][i])}
+					wgt := 1.0
+					if pass == 1 {
+						r := t - (float64(row[0])*p[0] + float64(row[1])*p[1] + float64(row[2])*p[2])
+						if a := math.Abs(r); a > 6 {
+							wgt = 6 / a
+						}
+					}
+					for a := 0; a < 3; a++ {
+						B[a] += wgt * p[a] * t
+						for b := 0; b < 3; b++ {
+							A[a][b] += wgt * p[a] * p[b]
+						}
+					}
+				}
+				sol, ok := solve3(A, B)
+				if !ok {
+					break
+				}
+				row = [3]float32{float32(sol[0]), float32(sol[1]), float32(sol[2])}
+			}
+			md.m[k] = row
+		}
+	}
+	return md
+}
+
+// invertCurve returns the inverse of a non-decreasing curve over 0..255 and the range of
+// output values inside which it is invertible (outside, the curve is clipped flat).
+func invertCurve(c *[256]float32) (inv [256]float32, lo, hi float32) {
+	lo, hi = c[0]+1, c[255]-1
+	j := 0
+	for v := 0; v < 256; v++ {
+		fv := float32(v)
+		for j < 254 && c[j+1] < fv {
+			j++
+		}
+		d := c[j+1] - c[j]
+		t := float32(0)
+		if d > 1e-6 {
+			t = max(0, min(1, (fv-c[j])/d))
+		}
+		inv[v] = float32(j) + t
+	}
+	return inv, lo, hi
+}
+
+// sampleLUT reads a 256-entry table at v with linear interpolation, clamped.
+func sampleLUT(lut *[256]float32, v float32) float32 {
+	v = max(0, min(254.999, v))
+	k := int(v)
+	return lut[k] + (v-float32(k))*(lut[k+1]-lut[k])
+}
+
+// apply maps reference Y, Cb, Cr planes into dst (Y, Cb, Cr).
+func (md *rgbModel) apply(ref, dst [3][]float32) {
+	for i := range ref[0] {
+		r, g, b := ycc2rgb(ref[0][i], ref[1][i], ref[2][i])
+		var o [3]float32
+		for k := 0; k < 3; k++ {
+			o[k] = sampleLUT(&md.curves[k], md.m[k][0]*r+md.m[k][1]*g+md.m[k][2]*b)
+		}
+		dst[0][i], dst[1][i], dst[2][i] = rgb2ycc(o[0], o[1], o[2])
+	}
+}
+
+// applyLuma maps reference luma on a full grid (w pixels per row) into dst, taking each
+// pixel's chroma from the half-resolution planes cb, cr (hw pixels per row).
+func (md *rgbModel) applyLuma(y, cb, cr []float32, w, hw int, dst []float32) {
+	for i, v := range y {
+		j := (i/w/2)*hw + (i%w)/2
+		r, g, b := ycc2rgb(v, cb[j], cr[j])
+		var o [3]float32
+		for k := 0; k < 3; k++ {
+			o[k] = sampleLUT(&md.curves[k], md.m[k][0]*r+md.m[k][1]*g+md.m[k][2]*b)
+		}
+		dst[i] = 0.299*o[0] + 0.587*o[1] + 0.114*o[2]
+	}
+}
+
+// solve3 solves a 3×3 system by Cramer's rule.
+func solve3(A [3][3]float64, b [3]float64) ([3]float64, bool) {
+	det := A[0][0]*(A[1][1]*A[2][2]-A[1][2]*A[2][1]) - A[0][1]*(A[1][0]*A[2][2]-A[1][2]*A[2][0]) + A[0][2]*(A[1][0]*A[2][1]-A[1][1]*A[2][0])
+	if math.Abs(det) < 1e-9 {
+		return b, false
+	}
+	var x [3]float64
+	for c := 0; c < 3; c++ {
+		M := A
+		for r := 0; r < 3; r++ {
+			M[r][c] = b[r]
+		}
+		x[c] = (M[0][0]*(M[1][1]*M[2][2]-M[1][2]*M[2][1]) - M[0][1]*(M[1][0]*M[2][2]-M[1][2]*M[2][0]) + M[0][2]*(M[1][0]*M[2][1]-M[1][1]*M[2][0])) / det
+	}
+	return x, true
+}

@@ -1,0 +1,129 @@
+package forensics
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+)
+
+// heatmapMinSide is the long side small evidence is enlarged to (by whole factors) so a
+// reviewer can see the outlines.
+const heatmapMinSide = 512
+
+// HeatmapImage renders the evidence raster for reviewers: the photo, dimmed a little, with
+// the edit strength blended over it (yellow at the threshold to red at three times it) and
+// each region outlined in magenta. The picture is the raster's size (the decoder's work
+// size, at most 1024 px), enlarged by a whole factor when under heatmapMinSide.
+func HeatmapImage(ev *Raster, res LocalEditResult) *image.RGBA {
+	k := 1
+	if long := max(ev.W, ev.H); long > 0 && long < heatmapMinSide {
+		k = (heatmapMinSide + long - 1) / long
+	}
+	W, H := ev.W*k, ev.H*k
+	img := image.NewRGBA(image.Rect(0, 0, W, H))
+	for y := 0; y < H; y++ {
+		sy := y / k
+		// Heat grid row for this output row (the grid covers the evidence exactly).
+		hy := 0.0
+		if res.Heat.H > 0 {
+			hy = (float64(y)+0.5)*float64(res.Heat.H)/float64(H) - 0.5
+		}
+		for x := 0; x < W; x++ {
+			sx := x / k
+			i := sy*ev.W + sx
+			yv, cb, cr := float64(ev.Y[i]), 128.0, 128.0
+			if ev.Cb != nil && ev.Cr != nil {
+				cb, cr = float64(ev.Cb[i]), float64(ev.Cr[i])
+			}
+			r, g, b := yccToRGB(yv, cb, cr)
+			// Dim the photo so the overlay reads, keeping it recognisable.
+			r, g, b = 0.8*r, 0.8*g, 0.8*b
+			if res.Heat.W > 0 {
+				hx := (float64(x)+0.5)*float64(res.Heat.W)/float64(W) - 0.5
+				if h := bilinear(res.Heat, hx, hy); h >= 0.5 {
+					// 0.5..1 fades in yellow; 1..3 goes to red.
+					a := math.Min(0.65, 0.65*(h-0.5)/0.5)
+					t := math.Min(1, math.Max(0, (h-1)/2))
+					hr, hg, hb := 255.0, 230*(1-t)+30*t, 0.0
+					r, g, b = r*(1-a)+hr*a, g*(1-a)+hg*a, b*(1-a)+hb*a
+				}
+			}
+			o := img.PixOffset(x, y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = clampByte(r), clampByte(g), clampByte(b), 255
+		}
+	}
+	// Outlines, 2 px (3 px on large renders), around each region mapped to the render.
+	sx := float64(W) / float64(max(ev.FullW, 1))
+	sy := float64(H) / float64(max(ev.FullH, 1))
+	thick := max(2, W/400)
+	outline := color.RGBA{255, 0, 255, 255}
+	for _, r := range res.Regions {
+		x0 := int(math.Floor(float64(r.X) * sx))
+		y0 := int(math.Floor(float64(r.Y) * sy))
+		x1 := int(math.Ceil(float64(r.X+r.W) * sx))
+		y1 := int(math.Ceil(float64(r.Y+r.H) * sy))
+		strokeRect(img, x0-thick, y0-thick, x1+thick, y1+thick, thick, outline)
+	}
+	return img
+}
+
+// RenderHeatmap writes HeatmapImage as PNG: what `analyze --heatmap DIR` saves and the
+// service's /v1/evidence/{id}/heatmap returns.
+func RenderHeatmap(w io.Writer, ev *Raster, res LocalEditResult) error {
+	if ev == nil || ev.W <= 0 || ev.H <= 0 || len(ev.Y) < ev.W*ev.H {
+		return errors.New("heatmap: empty evidence raster")
+	}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	return enc.Encode(w, HeatmapImage(ev, res))
+}
+
+// bilinear samples the heat grid at continuous grid coordinates (pixel centres at
+// integers), edges replicated.
+func bilinear(h Heat, x, y float64) float64 {
+	x = math.Max(0, math.Min(float64(h.W-1), x))
+	y = math.Max(0, math.Min(float64(h.H-1), y))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, h.W-1), min(y0+1, h.H-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	a := float64(h.V[y0*h.W+x0])*(1-fx) + float64(h.V[y0*h.W+x1])*fx
+	b := float64(h.V[y1*h.W+x0])*(1-fx) + float64(h.V[y1*h.W+x1])*fx
+	return a*(1-fy) + b*fy
+}
+
+// strokeRect draws a rectangle outline of the given thickness inside [x0,x1)×[y0,y1),
+// clipped to the image.
+func strokeRect(img *image.RGBA, x0, y0, x1, y1, thick int, c color.RGBA) {
+	fill := func(ax, ay, bx, by int) {
+		r := image.Rect(ax, ay, bx, by).Intersect(img.Rect)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				o := img.PixOffset(x, y)
+				img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = c.R, c.G, c.B, 255
+			}
+		}
+	}
+	fill(x0, y0, x1, y0+thick)
+	fill(x0, y1-thick, x1, y1)
+	fill(x0, y0, x0+thick, y1)
+	fill(x1-thick, y0, x1, y1)
+}
+
+// yccToRGB inverts the BT.601 full-range conversion of Raster.
+func yccToRGB(y, cb, cr float64) (r, g, b float64) {
+	cb -= 128
+	cr -= 128
+	return y + 1.402*cr, y - 0.344136*cb - 0.714136*cr, y + 1.772*cb
+}
+
+func clampByte(v float64) uint8 {
+	switch {
+	case v <= 0:
+		return 0
+	case v >= 255:
+		return 255
+	}
+	return uint8(v + 0.5)
+}
