@@ -343,12 +343,13 @@ func paintedCopy(t testing.TB, original []byte) (edited []byte, stain image.Rect
 	return buf.Bytes(), stain
 }
 
-// synthPhoto is a distinct small picture, for claims whose analysis does not matter.
+// synthPhoto is a distinct picture for claims whose analysis does not matter, large enough
+// (640×480) not to be flagged low_quality, so the default rules treat it as clean.
 func synthPhoto(t testing.TB, seed int) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
-	for y := 0; y < 240; y++ {
-		for x := 0; x < 320; x++ {
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for y := 0; y < 480; y++ {
+		for x := 0; x < 640; x++ {
 			img.Set(x, y, color.RGBA{R: uint8(x*seed + y), G: uint8(y * (seed + 3)), B: uint8((x ^ y) * seed), A: 255})
 		}
 	}
