@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/refundguard/refundguard/forensics"
 	"github.com/refundguard/refundguard/pkg/claim"
 )
 
@@ -149,15 +150,15 @@ const readOverlay = `(() => {
 
 // checkOutlines reads the outline rectangles back from the DOM and checks each against
 // the finding's region scaled from image pixels to the displayed image.
-func checkOutlines(t *testing.T, ctx context.Context, label string) float64 {
+func checkOutlines(t *testing.T, ctx context.Context, label string, regions []forensics.Region) float64 {
 	t.Helper()
 	g := eval[overlayGeometry](t, ctx, readOverlay)
-	if len(g.Rects) != len(editRegions) {
-		t.Fatalf("%s: %d outlines drawn, the findings have %d regions", label, len(g.Rects), len(editRegions))
+	if len(g.Rects) != len(regions) {
+		t.Fatalf("%s: %d outlines drawn, the findings have %d regions", label, len(g.Rects), len(regions))
 	}
 	scaleX := g.Image.Width / photoW
 	scaleY := g.Image.Height / photoH
-	for i, r := range editRegions {
+	for i, r := range regions {
 		want := box{
 			Left: g.Image.Left + float64(r.X)*scaleX, Top: g.Image.Top + float64(r.Y)*scaleY,
 			Width: float64(r.W) * scaleX, Height: float64(r.H) * scaleY,
@@ -175,8 +176,9 @@ func checkOutlines(t *testing.T, ctx context.Context, label string) float64 {
 	return scaleX
 }
 
-// TestBrowserReviewFlow is a reviewer's morning on the real review service and SQLite: a
-// claim made with the merchant's own photo painted with cracks, a clean claim, two reviewers.
+// TestBrowserReviewFlow is a reviewer's morning on the real review service, the real
+// forensics engine and SQLite: a claim made with the merchant's own photo painted with
+// cracks, a clean claim, two reviewers.
 func TestBrowserReviewFlow(t *testing.T) {
 	ctx := newBrowser(t, 1440, 1000)
 	f := newRealFixture(t)
@@ -214,13 +216,13 @@ func TestBrowserReviewFlow(t *testing.T) {
 
 	t.Run("outlines are drawn where the findings put them at every zoom", func(t *testing.T) {
 		waitPhotos(t, ctx)
-		fit := checkOutlines(t, ctx, "fit")
+		fit := checkOutlines(t, ctx, "fit", f.regions)
 		if fit > 0.9 {
 			t.Errorf("fit scale %.3f: the test wants a scaled-down photo", fit)
 		}
 		zoomIn := chromedp.Click(chromedp.CSS(`article.evidence [data-zoom="in"]`))
 		do(t, ctx, zoomIn, zoomIn)
-		if s := checkOutlines(t, ctx, "zoom 200%"); math.Abs(s-2*fit) > 0.01 {
+		if s := checkOutlines(t, ctx, "zoom 200%", f.regions); math.Abs(s-2*fit) > 0.01 {
 			t.Errorf("zoom scale %.3f, want twice the fit scale %.3f", s, fit)
 		}
 		heat := chromedp.Click(chromedp.CSS(`article.evidence .toggle-heatmap`))
@@ -229,10 +231,10 @@ func TestBrowserReviewFlow(t *testing.T) {
 		if g := eval[overlayGeometry](t, ctx, readOverlay); !strings.HasSuffix(g.Src, "/heatmap") {
 			t.Errorf("heatmap toggle shows %s", g.Src)
 		}
-		checkOutlines(t, ctx, "heatmap at zoom 200%")
+		checkOutlines(t, ctx, "heatmap at zoom 200%", f.regions)
 		do(t, ctx, heat, chromedp.Click(chromedp.CSS(`article.evidence [data-zoom="fit"]`)))
 		waitPhotos(t, ctx)
-		checkOutlines(t, ctx, "back to fit")
+		checkOutlines(t, ctx, "back to fit", f.regions)
 	})
 
 	t.Run("the claim reads in plain words beside the merchant photo", func(t *testing.T) {
@@ -368,7 +370,7 @@ func TestBrowserTablet(t *testing.T) {
 	if overflow := eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`); overflow {
 		t.Error("the claim page scrolls sideways on a tablet")
 	}
-	checkOutlines(t, ctx, "tablet")
+	checkOutlines(t, ctx, "tablet", editRegions)
 	if single := eval[bool](t, ctx, `getComputedStyle(document.querySelector('.claim-grid')).gridTemplateColumns.split(' ').length === 1`); !single {
 		t.Error("the claim page keeps two columns on a tablet")
 	}
