@@ -137,6 +137,10 @@ type editDiff struct {
 	sigma    [3]float64
 	compared float64
 	opts     LocalEditOptions
+	scratch  struct {
+		resid, lo, hi, tlo, thi, z []float32
+		bins                       []uint8
+	}
 }
 
 // lumaRadius is the neighbourhood luma is judged against (3×3 of the grid); chroma is
@@ -240,15 +244,18 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 // on a grid of 1/step the resolution of d's (step 1 or 2); valid is on that grid.
 func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int) {
 	n := len(e.p)
-	resid := make([]float32, n)
+	sc := &d.scratch
+	if cap(sc.resid) < n {
+		sc.resid, sc.lo, sc.hi, sc.tlo, sc.thi, sc.z = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		sc.bins = make([]uint8, n)
+	}
+	resid, lo, hi, z, bins := sc.resid[:n], sc.lo[:n], sc.hi[:n], sc.z[:n], sc.bins[:n]
 	for i := range resid {
 		resid[i] = e.p[i] - mapped.p[i]
 	}
 	// Noise floors: 8-bit rounding and the smallest JPEG steps.
 	d.sigma[c] = math.Max(robustSigma(resid, valid), 0.75)
-	lo, hi := make([]float32, n), make([]float32, n)
-	minMaxR(mapped, radius, lo, hi, make([]float32, n), make([]float32, n))
-	bins := make([]uint8, n)
+	minMaxR(mapped, radius, lo, hi, sc.tlo[:n], sc.thi[:n])
 	for i := range bins {
 		bins[i] = activityBin(hi[i] - lo[i])
 	}
@@ -258,7 +265,7 @@ func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int
 		inv[b] = float32(1 / math.Max(sig[b], 0.75))
 	}
 	floor := editFloor[c]
-	z := make([]float32, n)
+	clear(z)
 	for i, v := range e.p {
 		if !valid[i] {
 			continue

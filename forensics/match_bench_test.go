@@ -1,9 +1,13 @@
 package forensics
 
 import (
+	"bytes"
 	"context"
+	"image/jpeg"
+	"io"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/refundguard/refundguard/forensics/internal/synth"
 )
@@ -64,4 +68,62 @@ func BenchmarkLocalEdits(b *testing.B) {
 	for b.Loop() {
 		LocalEdits(context.Background(), ev, ref, m)
 	}
+}
+
+// BenchmarkMatchAndEditsVsDecode puts the cost of matching, local edits and the heatmap
+// for a 12 MP evidence photo against a 12 MP reference next to decoding both with
+// image/jpeg, alternating the two in one loop. The photos are a scene enlarged to
+// 4000×3000 with film-like grain added, so that they compress (and decode) like camera
+// JPEGs rather than like smooth upscales. The rasters are made from the decodes as the
+// decoder makes its work rasters (long side 1024).
+func BenchmarkMatchAndEditsVsDecode(b *testing.B) {
+	s := sceneByName(b, "wedding")
+	big := synth.Resize(s.img, 4000, 3000, synth.ScaleCatmullRom)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := 0; i+3 < len(big.Pix); i += 4 {
+		g := rng.IntN(17) - 8
+		for c := 0; c < 3; c++ {
+			big.Pix[i+c] = uint8(max(0, min(255, int(big.Pix[i+c])+g)))
+		}
+	}
+	refImg, refJPEG, err := synth.JPEG(big, 92)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := withTransform(synth.Recipe{Crop: [4]float64{0.04, 0.03, 0.97, 0.95}, Damage: []synth.Kind{synth.Stain, synth.Crack}, Quality: 88}, MirrorH)
+	ev, err := rec.Make(synth.ToRGBA(refImg), rand.New(rand.NewPCG(4, 4)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	evR, refR := testRaster(ev.Image, workSide), testRaster(refImg, workSide)
+	ctx := context.Background()
+	var decode, match, edits time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		for _, data := range [][]byte{ev.JPEG, refJPEG} {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		m, ok := MatchReference(ctx, evR, refR)
+		if !ok {
+			b.Fatal("no match")
+		}
+		t2 := time.Now()
+		le := LocalEdits(ctx, evR, refR, m)
+		if err := RenderHeatmap(io.Discard, evR, le); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		decode += t1.Sub(t0)
+		match += t2.Sub(t1)
+		edits += t3.Sub(t2)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(decode.Milliseconds())/n, "decode2-ms/op")
+	b.ReportMetric(float64(match.Microseconds())/1000/n, "match-ms/op")
+	b.ReportMetric(float64(edits.Microseconds())/1000/n, "edits+heatmap-ms/op")
+	b.ReportMetric(float64(match+edits)/float64(decode), "x-decode")
 }
