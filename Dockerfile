@@ -10,6 +10,11 @@
 # database and evidence photos in a volume.
 
 FROM golang:1.26-bookworm AS build
+# libjpeg-turbo headers: with cgo the forensics package decodes JPEGs through it
+# (forensics/jpeg_turbo.go links -ljpeg); the golang image has gcc but not these.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libjpeg62-turbo-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./
@@ -19,11 +24,12 @@ ENV CGO_ENABLED=1
 RUN go build -trimpath -ldflags="-s -w" -o /out/refundguard ./cmd/refundguard
 
 FROM debian:bookworm-slim
-# ca-certificates for PostgreSQL over TLS, tzdata for the REFUNDGUARD_* times users give
-# with zone names, curl for the health check. The user owns /data so a fresh named volume,
-# which copies the image's /data, is writable.
+# libjpeg62-turbo is the shared library the binary links for JPEG decoding; ca-certificates
+# for PostgreSQL over TLS, tzdata for times given with zone names, curl for the health
+# check. The user owns /data so a fresh named volume, which copies the image's /data, is
+# writable.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tzdata curl \
+ && apt-get install -y --no-install-recommends libjpeg62-turbo ca-certificates tzdata curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 refundguard \
  && useradd --system --uid 10001 --gid refundguard --home-dir /data --no-create-home --shell /usr/sbin/nologin refundguard \

@@ -95,6 +95,31 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("cgo=%v go build ./cmd/refundguard=%v", cgo, builds)
 		}
 	})
+	t.Run("the cgo libraries the binary links are in both stages", func(t *testing.T) {
+		// forensics links libjpeg-turbo when built with cgo: headers to build, the shared
+		// library to run. Read the #cgo LDFLAGS so a new library cannot be forgotten.
+		files, _ := filepath.Glob(filepath.Join("..", "..", "forensics", "*.go"))
+		links := false
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			links = links || strings.Contains(string(b), "#cgo LDFLAGS: -ljpeg")
+		}
+		if !links {
+			t.Skip("forensics links no libjpeg")
+		}
+		installs := func(stage []dockerInstruction, pkg string) bool {
+			return slices.ContainsFunc(find(stage, "RUN"), func(s string) bool { return strings.Contains(s, " "+pkg+" ") || strings.HasSuffix(s, " "+pkg) })
+		}
+		if !installs(build, "libjpeg62-turbo-dev") {
+			t.Error("the build stage does not install libjpeg62-turbo-dev (jpeglib.h)")
+		}
+		if !installs(runtime, "libjpeg62-turbo") {
+			t.Error("the runtime stage does not install libjpeg62-turbo (libjpeg.so.62)")
+		}
+	})
 	t.Run("the runtime copies only the binary from the build", func(t *testing.T) {
 		copies := find(runtime, "COPY")
 		if len(copies) == 0 || !slices.ContainsFunc(copies, func(s string) bool { return strings.HasPrefix(s, "--from=") }) {
