@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -19,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refundguard/refundguard/internal/testphoto"
 
 	_ "github.com/mattn/go-sqlite3" // raw SQL for the tamper test
 
@@ -81,19 +80,7 @@ func createKey(t *testing.T, dataDir, role, subject string) string {
 	return secret
 }
 
-func testJPEG(t *testing.T, shade uint8) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
-	for y := range 48 {
-		for x := range 64 {
-			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), shade, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func testJPEG(t *testing.T, seed int) []byte { return testphoto.JPEG(seed) }
 
 type client struct {
 	t    *testing.T

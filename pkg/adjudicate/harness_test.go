@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"image/color"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"io/fs"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refundguard/refundguard/internal/testphoto"
 
 	"github.com/refundguard/refundguard/forensics"
 	"github.com/refundguard/refundguard/pkg/adjudicate"
@@ -119,25 +119,8 @@ func (o *observer) seen() []string {
 	return append([]string(nil), o.outcomes...)
 }
 
-// photo returns a distinct JPEG for each seed: a gradient with a seed-dependent block.
-func photo(seed int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 96, 64))
-	for y := range 64 {
-		for x := range 96 {
-			img.Set(x, y, color.RGBA{uint8(x * 2), uint8(y * 3), uint8(seed * 37), 255})
-		}
-	}
-	for y := 10 + seed%20; y < 30+seed%20; y++ {
-		for x := 20 + seed%40; x < 50+seed%40; x++ {
-			img.Set(x, y, color.RGBA{255, uint8(seed), 0, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
-		panic(err)
-	}
-	return buf.Bytes()
-}
+// photo returns a distinct, usable JPEG for each seed (see internal/testphoto).
+func photo(seed int) []byte { return testphoto.JPEG(seed) }
 
 func pngBytes(w, h int) []byte {
 	var buf bytes.Buffer

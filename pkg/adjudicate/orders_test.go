@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refundguard/refundguard/internal/testphoto"
 	"github.com/refundguard/refundguard/pkg/adjudicate"
 	"github.com/refundguard/refundguard/pkg/claim"
 )
@@ -141,7 +142,7 @@ func TestReferenceImages(t *testing.T) {
 			if err != nil || string(data) != string(photo(i+1)) {
 				t.Fatalf("blob of image %d: %v", i, err)
 			}
-			if img.Format != "jpeg" || img.Width != 96 || img.Height != 64 || img.Size != int64(len(data)) ||
+			if img.Format != "jpeg" || img.Width != testphoto.Width || img.Height != testphoto.Height || img.Size != int64(len(data)) ||
 				img.OrderID != o.ID || img.Kind != claim.ImagePacking || img.MerchantID != "m1" {
 				t.Fatalf("image %d: %+v", i, img)
 			}

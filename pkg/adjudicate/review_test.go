@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
-	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"slices"
@@ -19,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refundguard/refundguard/internal/testphoto"
 
 	"github.com/refundguard/refundguard/forensics"
 	"github.com/refundguard/refundguard/pkg/adjudicate"
@@ -66,29 +66,14 @@ func sha(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// texturedPhoto is a detailed picture (PDQ quality well above the match threshold), unlike
-// the flat gradients of photo().
-func texturedPhoto(seed int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
-	for y := range 240 {
-		for x := range 320 {
-			img.Set(x, y, color.RGBA{uint8(x*seed + y), uint8(y * (seed + 3)), uint8((x ^ y) * seed), 255})
-		}
-	}
-	var buf bytes.Buffer
-	png.Encode(&buf, img)
-	return buf.Bytes()
-}
+// texturedPhoto is a detailed picture (PDQ quality well above the match threshold) from
+// a seed range of its own, so it never repeats a photo() seed.
+func texturedPhoto(seed int) []byte { return testphoto.JPEG(1000 + seed) }
 
 // aiLabelledPNG is a picture carrying a Stable Diffusion "parameters" text chunk, the
 // generator's own label.
 func aiLabelledPNG(seed int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 200, 150))
-	for y := range 150 {
-		for x := range 200 {
-			img.Set(x, y, color.RGBA{uint8(x + seed), uint8(y * 2), uint8((x * y) >> 4), 255})
-		}
-	}
+	img := testphoto.Image(2000+seed, testphoto.Width, testphoto.Height)
 	var buf bytes.Buffer
 	png.Encode(&buf, img)
 	b := buf.Bytes()
