@@ -21,6 +21,7 @@ func newPlane(w, h int) plane { return plane{w: w, h: h, p: make([]float32, w*h)
 func downsample2(src plane) plane {
 	w, h := (src.w+1)/2, (src.h+1)/2
 	dst := newPlane(w, h)
+	pairs := src.w / 2 // output pixels with two source columns
 	for y := 0; y < h; y++ {
 		r0 := src.p[2*y*src.w : 2*y*src.w+src.w]
 		r1 := r0
@@ -28,11 +29,12 @@ func downsample2(src plane) plane {
 			r1 = src.p[(2*y+1)*src.w : (2*y+1)*src.w+src.w]
 		}
 		out := dst.p[y*w : y*w+w]
-		last := src.w - 1
-		for x := range out {
-			x0 := 2 * x
-			x1 := min(x0+1, last)
-			out[x] = 0.25 * (r0[x0] + r0[x1] + r1[x0] + r1[x1])
+		for x := 0; x < pairs; x++ {
+			a, b := r0[2*x:2*x+2], r1[2*x:2*x+2]
+			out[x] = 0.25 * (a[0] + a[1] + b[0] + b[1])
+		}
+		if pairs < w { // odd width: the last column averaged with itself
+			out[w-1] = 0.5 * (r0[src.w-1] + r1[src.w-1])
 		}
 	}
 	return dst

@@ -248,6 +248,7 @@ type rgbModel struct {
 	curves [3][256]float32
 }
 
+// ycc2rgb and rgb2ycc convert between Raster's BT.601 full-range YCbCr and RGB (unclamped).
 func ycc2rgb(y, cb, cr float32) (r, g, b float32) {
 	cb -= 128
 	cr -= 128
@@ -259,9 +260,8 @@ func rgb2ycc(r, g, b float32) (y, cb, cr float32) {
 	return y, 128 - 0.168736*r - 0.331264*g + 0.5*b, 128 + 0.5*r - 0.418688*g - 0.081312*b
 }
 
-// fitRGBModel fits the model from every second pixel of every second row of the valid
-// area; ref and ev are Y, Cb, Cr planes of w pixels per row.
-func fitRGBModel(ref, ev [3][]float32, valid []bool, w int) rgbModel {
+// fitRGBModel fits the model on the valid pixels; ref and ev are Y, Cb, Cr planes.
+func fitRGBModel(ref, ev [3][]float32, valid []bool) rgbModel {
 	// Sample once into RGB.
 	var rr, er [3][]float32
 	for k := range rr {

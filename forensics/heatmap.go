@@ -50,11 +50,12 @@ func HeatmapImage(ev *Raster, res LocalEditResult) *image.RGBA {
 		for x := 0; x < W; x++ {
 			sx := x / k
 			i := sy*ev.W + sx
-			yv, cb, cr := float64(ev.Y[i]), 128.0, 128.0
+			cb, cr := float32(128), float32(128)
 			if ev.Cb != nil && ev.Cr != nil {
-				cb, cr = float64(ev.Cb[i]), float64(ev.Cr[i])
+				cb, cr = ev.Cb[i], ev.Cr[i]
 			}
-			r, g, b := yccToRGB(yv, cb, cr)
+			r32, g32, b32 := ycc2rgb(ev.Y[i], cb, cr)
+			r, g, b := float64(r32), float64(g32), float64(b32)
 			// Dim the photo so the overlay reads, keeping it recognisable.
 			r, g, b = 0.8*r, 0.8*g, 0.8*b
 			if hotRow {
@@ -176,13 +177,6 @@ func strokeRect(img *image.RGBA, x0, y0, x1, y1, thick int, c color.RGBA) {
 	fill(x0, y1-thick, x1, y1)
 	fill(x0, y0, x0+thick, y1)
 	fill(x1-thick, y0, x1, y1)
-}
-
-// yccToRGB inverts the BT.601 full-range conversion of Raster.
-func yccToRGB(y, cb, cr float64) (r, g, b float64) {
-	cb -= 128
-	cr -= 128
-	return y + 1.402*cr, y - 0.344136*cb - 0.714136*cr, y + 1.772*cb
 }
 
 func clampByte(v float64) uint8 {

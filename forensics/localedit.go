@@ -122,7 +122,7 @@ func LocalEditsWith(ctx context.Context, ev, ref *Raster, m Match, opts LocalEdi
 	}
 	res.Compared = d.compared
 	res.Noise = d.sigma
-	d.regions(&res, defaultClusterTuning, opts.MinZ)
+	d.regions(&res, defaultClusterTuning(), opts.MinZ)
 	res.Heat = Heat{W: d.gw, H: d.gh, V: d.heat}
 	return res
 }
@@ -133,7 +133,6 @@ type editDiff struct {
 	gw, gh   int
 	valid    []bool
 	heat     []float32 // max over channels of excess/σ (then divided by MinZ)
-	hot      []bool
 	sigma    [3]float64
 	compared float64
 	opts     LocalEditOptions
@@ -168,7 +167,7 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 		return nil
 	}
 	n := gw * gh
-	d := &editDiff{ev: ev, gw: gw, gh: gh, valid: make([]bool, n), heat: make([]float32, n), hot: make([]bool, n), opts: opts}
+	d := &editDiff{ev: ev, gw: gw, gh: gh, valid: make([]bool, n), heat: make([]float32, n), opts: opts}
 
 	// Compare only where the reference exists: the crop may poke out of it by a fraction
 	// of a pixel, and the frame's edge is resampled from replicated pixels.
@@ -228,7 +227,7 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	}
 	// The global colour edit, learnt on the half grid, maps the reference's colours: luma
 	// on the full grid (with the chroma of its half-grid pixel), chroma on the half grid.
-	md := fitRGBModel([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{ec[0].p, ec[1].p, ec[2].p}, hvalid, hw)
+	md := fitRGBModel([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{ec[0].p, ec[1].p, ec[2].p}, hvalid)
 	mc := [3]plane{newPlane(hw, hh), newPlane(hw, hh), newPlane(hw, hh)}
 	md.apply([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{mc[0].p, mc[1].p, mc[2].p})
 	md.applyLuma(ry.p, rc[1].p, rc[2].p, gw, hw, my.p)
@@ -280,9 +279,9 @@ func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int
 		// resolution, against the weak threshold.
 		weak := make([]bool, n)
 		for i, v := range z {
-			weak[i] = float64(v) >= float64(defaultClusterTuning.weak)*d.opts.MinZ
+			weak[i] = float64(v) >= float64(defaultClusterTuning().weak)*d.opts.MinZ
 		}
-		keep := coherent(weak, e.w, e.h, defaultClusterTuning.hotNeighbours)
+		keep := coherent(weak, e.w, e.h, defaultClusterTuning().hotNeighbours)
 		for i := range z {
 			if !keep[i] {
 				z[i] = 0
@@ -315,7 +314,10 @@ type clusterTuning struct {
 	mergeGap      int     // regions this close (cells) are reported as one
 }
 
-var defaultClusterTuning = clusterTuning{hotNeighbours: 2, cellHot: 4, regionHot: 80, weak: 0.5, mergeGap: 2}
+// defaultClusterTuning is the clustering used; measured by TestDetectionRates.
+func defaultClusterTuning() clusterTuning {
+	return clusterTuning{hotNeighbours: 2, cellHot: 4, regionHot: 80, weak: 0.5, mergeGap: 2}
+}
 
 // coherent keeps the pixels of mask that have at least n of their 8 neighbours in mask.
 func coherent(mask []bool, w, h, n int) []bool {
@@ -359,7 +361,6 @@ func (d *editDiff) regions(res *LocalEditResult, tu clusterTuning, minZ float64)
 	}
 	strong = coherent(strong, d.gw, d.gh, tu.hotNeighbours)
 	weak = coherent(weak, d.gw, d.gh, tu.hotNeighbours)
-	d.hot = strong
 
 	cw, ch := (d.gw+editBlock-1)/editBlock, (d.gh+editBlock-1)/editBlock
 	strongN := make([]int32, cw*ch)

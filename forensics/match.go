@@ -8,6 +8,28 @@ import (
 	"strings"
 )
 
+// Reference matching: is an evidence photo the merchant's own photo, re-saved, shrunk,
+// cropped or zoomed, colour-shifted, mirrored or turned by a right angle? Perceptual hashes
+// cannot say once the photo is cropped or turned, so the match is found on pixels, coarse
+// to fine on small luma rasters:
+//
+//  1. coarse: for each of the 8 dihedral transforms, the reference at coarseSide pixels and
+//     the evidence resampled to every template size that keeps its aspect, scored by
+//     normalised cross-correlation at every offset (brightness and contrast drop out);
+//  2. refine: the best distinct hypotheses on evidence grids of 48, 96 and matchFineSide
+//     pixels, shifting by whole grid pixels and scaling by one, with parabolic sub-pixel
+//     peaks, keeping fewer hypotheses as the grids grow;
+//  3. polish: Gauss-Newton on crop position and size per axis with a gain and offset, Huber
+//     weighted, on a matchPolishSide grid, so the local diff can compare pixel for pixel;
+//  4. verify: the median, over blocks, of the correlation of fine detail. Different photos
+//     of a similar scene can be aligned in layout by the search but not in texture, so they
+//     score near 0 where the same shot scores 0.6-1 after any of a buyer's edits, painted
+//     blocks notwithstanding.
+//
+// Resampling is area-weighted from 2× pyramids, and transforms are applied to the small
+// resampled result, never to a work raster (align.go). README "Forensics: matching and
+// local edits" has the measured rates and costs.
+
 // Match is how an evidence photo derives from a reference photo: the reference, turned by
 // Transform, cropped to Crop and scaled by Scale, with a global tone change, gives the
 // evidence. Coordinates are full-resolution pixels of the transformed reference (the
