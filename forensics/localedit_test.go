@@ -160,3 +160,34 @@ func TestLocalEditsDegenerateInput(t *testing.T) {
 		})
 	}
 }
+
+func TestOddShapesDoNotPanic(t *testing.T) {
+	// Strips, slivers, single pixels, noise and flat fields, in every pairing, through
+	// matching, local edits with odd crops, and the heatmap.
+	rng := rand.New(rand.NewPCG(1, 1))
+	raster := func(w, h int, flat bool) *Raster {
+		r := NewRaster(w, h, true)
+		for i := range r.Y {
+			r.Y[i], r.Cb[i], r.Cr[i] = 100, 128, 128
+			if !flat {
+				r.Y[i], r.Cb[i], r.Cr[i] = float32(rng.IntN(256)), float32(rng.IntN(256)), float32(rng.IntN(256))
+			}
+		}
+		return r
+	}
+	shapes := [][2]int{{16, 16}, {17, 1000}, {1000, 17}, {33, 35}, {64, 2}, {1, 1}, {300, 200}}
+	for _, a := range shapes {
+		for _, b := range shapes {
+			for _, flat := range []bool{false, true} {
+				ev, ref := raster(a[0], a[1], flat), raster(b[0], b[1], flat)
+				MatchReference(context.Background(), ev, ref)
+				for _, m := range []Match{
+					{Transform: Rotate90, u1: 1, v1: 1},
+					{Transform: Identity, u0: -0.5, v0: 0.2, u1: 1.5, v1: 0.3},
+				} {
+					HeatmapImage(ev, LocalEdits(context.Background(), ev, ref, m))
+				}
+			}
+		}
+	}
+}
