@@ -207,7 +207,7 @@ func TestCatalogues(t *testing.T) {
 		for _, o := range outcomes {
 			keys = append(keys, "outcome."+string(o))
 		}
-		for _, r := range rejectReasons {
+		for _, r := range claim.RejectReasons() {
 			keys = append(keys, "rejectreason."+r)
 		}
 		for _, s := range []claim.Status{claim.StatusSubmitted, claim.StatusAnalyzing, claim.StatusAwaitingMerchant, claim.StatusInReview,

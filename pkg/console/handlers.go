@@ -180,7 +180,7 @@ func (c *Console) loadTask(r *http.Request, s session, id string) (*taskPage, er
 	d := &taskPage{
 		pageData: c.pageData(r, &s, "task.title"),
 		Task:     task, Claim: details.Claim, Order: details.Order,
-		Timeline: timelineEntries(details.Timeline), Outcomes: outcomes, Reasons: rejectReasons,
+		Timeline: timelineEntries(details.Timeline), Outcomes: outcomes, Reasons: claim.RejectReasons(),
 		Form:        decisionForm{Amount: amountInput(details.Claim.Amount)},
 		HeartbeatMS: c.heartbeatEvery.Milliseconds(),
 	}
@@ -204,6 +204,15 @@ func (c *Console) loadTask(r *http.Request, s session, id string) (*taskPage, er
 			}
 		}
 		d.Responses = append(d.Responses, rv)
+	}
+	for _, ap := range details.Appeals {
+		av := appealView{Appeal: ap}
+		for i, eid := range ap.EvidenceIDs {
+			if ev, ok := byID[eid]; ok {
+				av.Photos = append(av.Photos, buildEvidence(l, ev, i+1, details.Order))
+			}
+		}
+		d.Appeals = append(d.Appeals, av)
 	}
 	d.Milestones = milestones(l, details.Order, details.Claim, d.Evidence, captureTimes(details.Evidence))
 	for i := range details.Decisions {

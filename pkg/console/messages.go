@@ -180,6 +180,14 @@ var catalogEN = map[string]string{
 	"responses.photo": "Merchant photo %d",
 	"responses.none":  "The merchant has not responded.",
 
+	"appeals.title":   "Appeal",
+	"appeals.photo":   "Appeal photo %d",
+	"appeals.explain": "The decision was appealed: decide the claim afresh with the appeal in view. You were not the reviewer who decided it.",
+	"role.buyer":      "buyer",
+	"role.merchant":   "merchant",
+	"role.reviewer":   "reviewer",
+	"role.admin":      "admin",
+
 	"timeline.title": "Timeline",
 	"timeline.none":  "No events recorded.",
 	"reviews.title":  "Reviewer decisions",
@@ -464,6 +472,14 @@ var catalogZH = map[string]string{
 	"responses.title": "商家回应",
 	"responses.photo": "商家照片 %d",
 	"responses.none":  "商家尚未回应。",
+
+	"appeals.title":   "申诉",
+	"appeals.photo":   "申诉照片 %d",
+	"appeals.explain": "该决定已被申诉：请结合申诉内容重新审理此申请。原决定不是由您作出的。",
+	"role.buyer":      "买家",
+	"role.merchant":   "商家",
+	"role.reviewer":   "审核员",
+	"role.admin":      "管理员",
 
 	"timeline.title": "事件记录",
 	"timeline.none":  "没有记录。",

@@ -301,3 +301,27 @@ func TestQueueFilters(t *testing.T) {
 		}
 	})
 }
+
+func TestAppealShowsTheAppellantsCase(t *testing.T) {
+	f := newFixture(t, false)
+	f.svc.mu.Lock()
+	d := f.svc.claims["clm-9f3a2c71d0"]
+	d.Claim.Status = claim.StatusAppealed
+	d.Appeals = []claim.Appeal{{ID: "ap-1", ClaimID: d.Claim.ID, By: "buyer:b-4412", Role: claim.RoleBuyer,
+		Statement: "I took this photo myself, here is another angle.", EvidenceIDs: []string{"ev-1"}, CreatedAt: f.clock.Now()}}
+	for _, task := range f.svc.tasks {
+		if task.ID == "task-big" {
+			task.Kind = claim.TaskAppeal
+		}
+	}
+	f.svc.mu.Unlock()
+	c := f.client(t)
+	leaseTop(t, c, "rk_alice", "task-big")
+	p := c.get("/console/tasks/task-big")
+	for _, want := range []string{`id="appeals"`, "buyer:b-4412 (buyer)", "I took this photo myself, here is another angle.",
+		"The decision was appealed", `alt="Appeal photo 1"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("appeal page lacks %q", want)
+		}
+	}
+}

@@ -88,20 +88,6 @@ var (
 	outcomes    = []claim.Outcome{claim.OutcomeApprove, claim.OutcomePartial, claim.OutcomeReject, claim.OutcomeRequestEvidence}
 )
 
-// rejectReasons are the reason codes a reviewer picks from when rejecting, in the order
-// and spelling of the review service's list (fabrication codes first: those count in the
-// buyer's record as "rejected as fabricated"). The service validates them.
-var rejectReasons = []string{
-	"fabricated_evidence",
-	"stolen_merchant_photo",
-	"ai_generated",
-	"reused_evidence",
-	"damage_not_shown",
-	"insufficient_evidence",
-	"outside_policy",
-	"other",
-}
-
 // taskPage is the claim page of one review task.
 type taskPage struct {
 	pageData
@@ -115,6 +101,7 @@ type taskPage struct {
 	Rules         []ruleView
 	Evidence      []evidenceView
 	Responses     []responseView
+	Appeals       []appealView
 	Record        *adjudicate.BuyerRecord
 	RecordError   string
 	Timeline      []timelineEntry
@@ -151,6 +138,12 @@ func timelineEntries(events []claim.AuditEvent) []timelineEntry {
 		out = append(out, timelineEntry{AuditEvent: ev})
 	}
 	return out
+}
+
+// appealView is a buyer's or merchant's appeal of the decision, with its new photos.
+type appealView struct {
+	Appeal claim.Appeal
+	Photos []evidenceView
 }
 
 type responseView struct {
