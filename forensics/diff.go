@@ -238,6 +238,14 @@ func noiseByActivity(resid []float32, bins []uint8, valid []bool) [activityBins]
 	return sigma
 }
 
+// rgbFitRounds is how many times fitRGBModel re-fits the matrix after the curves, and
+// rgbRidge the weight of its ridge toward the previous matrix, as a fraction of the
+// normal equations' mean diagonal.
+const (
+	rgbFitRounds = 3
+	rgbRidge     = 0.01
+)
+
 // rgbModel maps reference colours to evidence colours as editors change them: a 3×3 colour
 // matrix (saturation, channel mixing, white balance) followed by a tone curve per RGB
 // channel (brightness, contrast, gamma, levels, and the clipping at 0 and 255 that makes
@@ -292,7 +300,7 @@ func fitRGBModel(ref, ev [3][]float32, valid []bool) rgbModel {
 		all[i] = true
 	}
 	x := make([]float32, n)
-	for iter := 0; iter < 2; iter++ {
+	for iter := 0; iter <= rgbFitRounds; iter++ {
 		// Curves for the current matrix.
 		for k := 0; k < 3; k++ {
 			for i := 0; i < n; i++ {
@@ -300,7 +308,7 @@ func fitRGBModel(ref, ev [3][]float32, valid []bool) rgbModel {
 			}
 			md.curves[k] = toneCurve(x, er[k], all)
 		}
-		if iter == 1 {
+		if iter == rgbFitRounds {
 			break
 		}
 		// Matrix rows from the curves' inverse, leaving out clipped evidence values (the
@@ -333,6 +341,14 @@ func fitRGBModel(ref, ev [3][]float32, valid []bool) rgbModel {
 							A[a][b] += wgt * p[a] * p[b]
 						}
 					}
+				}
+				// A little ridge toward the current row keeps the system solvable when the
+				// picture's channels move together (grey, sepia): the matrix is then
+				// unidentifiable and the curves carry the edit.
+				ridge := rgbRidge * (A[0][0] + A[1][1] + A[2][2]) / 3
+				for a := 0; a < 3; a++ {
+					A[a][a] += ridge
+					B[a] += ridge * float64(row[a])
 				}
 				sol, ok := solve3(A, B)
 				if !ok {

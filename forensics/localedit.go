@@ -142,10 +142,15 @@ type editDiff struct {
 	}
 }
 
-// lumaRadius is the neighbourhood luma is judged against (3×3 of the grid); chroma is
-// judged against 3×3 of its half-resolution grid, 6×6 of the luma grid, because JPEG
-// halves chroma resolution and smears colour edges.
-const lumaRadius = 1
+// Luma is judged against the range the reference spans within half a pixel (lumaReach of
+// the way to the extremes of its 3×3 neighbourhood); chroma against the whole 3×3 of its
+// half-resolution grid, 6×6 of the luma grid, because JPEG halves chroma resolution and
+// smears colour edges. (TestDetectionRates: reach 1 located 89.8% of painted masks, 0.5
+// 93.7%, with the same 2.9% of clean copies flagged.)
+const (
+	lumaRadius = 1
+	lumaReach  = 0.5
+)
 
 func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	t := m.Transform
@@ -169,17 +174,22 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	n := gw * gh
 	d := &editDiff{ev: ev, gw: gw, gh: gh, valid: make([]bool, n), heat: make([]float32, n), opts: opts}
 
-	// Compare only where the reference exists: the crop may poke out of it by a fraction
-	// of a pixel, and the frame's edge is resampled from replicated pixels.
+	// Compare only where both pictures have their own pixels: editBorder grid pixels in
+	// from the evidence's frame and from the reference's (edges are resampled from
+	// replicated pixels and JPEG rings there), and nowhere the evidence shows more than the
+	// reference (a crop estimate that pokes out, a padded upload). A quarter pixel of
+	// slack keeps alignment noise from eating a whole column.
+	inside := func(lo, step float64, k int) bool {
+		a := lo + float64(k)*step
+		return a >= (editBorder-0.25)*step && a+step <= 1-(editBorder-0.25)*step
+	}
 	colOK := make([]bool, gw)
 	for i := range colOK {
-		u := m.u0 + (float64(i)+0.5)*cu/float64(gw)
-		colOK[i] = u >= 0 && u <= 1 && i >= editBorder && i < gw-editBorder
+		colOK[i] = inside(m.u0, cu/float64(gw), i) && i >= editBorder && i < gw-editBorder
 	}
 	count := 0
 	for j := 0; j < gh; j++ {
-		v := m.v0 + (float64(j)+0.5)*cv/float64(gh)
-		rowOK := v >= 0 && v <= 1 && j >= editBorder && j < gh-editBorder
+		rowOK := inside(m.v0, cv/float64(gh), j) && j >= editBorder && j < gh-editBorder
 		for i := 0; i < gw; i++ {
 			if rowOK && colOK[i] {
 				d.valid[j*gw+i] = true
@@ -201,7 +211,7 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	if ev.Cb == nil || ev.Cr == nil || ref.Cb == nil || ref.Cr == nil {
 		curve := toneCurve(ry.p, ey.p, d.valid)
 		applyCurve(ry.p, &curve, my.p)
-		d.excess(0, ey, my, d.valid, lumaRadius, 1)
+		d.excess(0, ey, my, d.valid, lumaRadius, 1, lumaReach)
 		return d
 	}
 
@@ -232,16 +242,20 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	md.apply([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{mc[0].p, mc[1].p, mc[2].p})
 	md.applyLuma(ry.p, rc[1].p, rc[2].p, gw, hw, my.p)
 
-	d.excess(0, ey, my, d.valid, lumaRadius, 1)
-	d.excess(1, ec[1], mc[1], hvalid, 1, 2)
-	d.excess(2, ec[2], mc[2], hvalid, 1, 2)
+	d.excess(0, ey, my, d.valid, lumaRadius, 1, lumaReach)
+	d.excess(1, ec[1], mc[1], hvalid, 1, 2, 1)
+	d.excess(2, ec[2], mc[2], hvalid, 1, 2, 1)
 	return d
 }
 
-// excess raises d.heat with channel c's excess over the mapped reference's envelope (of
-// the given radius), in units of the noise of pixels of similar activity. e and mapped are
-// on a grid of 1/step the resolution of d's (step 1 or 2); valid is on that grid.
-func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int) {
+// excess raises d.heat with channel c's excess over the mapped reference's envelope, in
+// units of the noise of pixels of similar activity. The envelope reaches from each mapped
+// pixel the fraction reach of the way to the extremes of its neighbourhood of the given
+// radius: reach 0.5 with radius 1 is the range the reference spans within half a pixel (the
+// midpoints to its 8 neighbours), enough for what alignment and resampling kernels leave
+// while a one-pixel crack on texture still stands out. e and mapped are on a grid of 1/step
+// the resolution of d's (step 1 or 2); valid is on that grid.
+func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int, reach float32) {
 	n := len(e.p)
 	sc := &d.scratch
 	if cap(sc.resid) < n {
@@ -269,7 +283,8 @@ func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int
 		if !valid[i] {
 			continue
 		}
-		if ex := max(v-hi[i], lo[i]-v, 0); ex >= floor {
+		m := mapped.p[i]
+		if ex := max(v-(m+reach*(hi[i]-m)), (m+reach*(lo[i]-m))-v, 0); ex >= floor {
 			z[i] = ex * inv[bins[i]]
 		}
 	}
