@@ -41,7 +41,7 @@ func (f *timeFlag) Set(v string) error {
 }
 
 const analyzeUsage = `usage: refundguard analyze [--ref FILE]... [--placed-at T] [--shipped-at T] [--delivered-at T]
-                           [--heatmap DIR] [--json] EVIDENCE...
+                           [--heatmap DIR] [--json] [--pure-go] EVIDENCE...
 
 Analyses each evidence photo against the reference photos (the merchant's catalog or packing
 photos). Times are RFC 3339. Exit status: 0 when every file was analysed, 1 when a file could
@@ -61,6 +61,7 @@ func runAnalyze(ctx context.Context, args []string, env func(string) string, std
 	fs.Var(&delivered, "delivered-at", "when the order was delivered")
 	heatmapDir := fs.String("heatmap", "", "write a PNG per evidence with the edited regions outlined into `DIR`")
 	asJSON := fs.Bool("json", false, "print one JSON report on stdout")
+	pureGo := fs.Bool("pure-go", false, "decode with the pure-Go decoder even where libjpeg-turbo is built in (identical output across builds)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -78,7 +79,7 @@ func runAnalyze(ctx context.Context, args []string, env func(string) string, std
 		}
 	}
 
-	analyzer := forensics.NewAnalyzer(forensics.AnalyzerOptions{})
+	analyzer := forensics.NewAnalyzer(forensics.AnalyzerOptions{PureGo: *pureGo})
 	limit := analyzer.MaxBytes()
 	references := make([]forensics.Reference, 0, len(refs))
 	for _, path := range refs {
