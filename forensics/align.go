@@ -73,14 +73,15 @@ type rect struct{ x0, y0, x1, y1 float64 }
 func (r rect) w() float64 { return r.x1 - r.x0 }
 func (r rect) h() float64 { return r.y1 - r.y0 }
 
-// axisWeights is a resampling matrix for one axis: output i is the weighted sum of
-// source samples start[i], start[i]+1 and start[i]+2. Three taps cover every step below
-// two source pixels, which is all the pyramid ever asks for (levelFor); wider steps fall
-// back to a general list (wide).
+// axisWeights is a resampling matrix for one axis: output i is the weighted sum of the taps
+// source samples from start[i], with weights w[i·taps:(i+1)·taps]. Every output has the
+// same number of taps (windows at the axis end move left, padded with zero weights), so
+// the loops below run without per-output bookkeeping; steps under two source pixels, all
+// the pyramid ever asks for (levelFor), need three.
 type axisWeights struct {
+	taps  int
 	start []int
-	w     [][3]float32
-	wide  [][]float32 // non-nil when some output needs more than three taps
+	w     []float32
 }
 
 // makeAxisWeights builds the weights that map n output cells spanning [a, b) of a source
@@ -88,13 +89,14 @@ type axisWeights struct {
 // their overlap (area resampling: no aliasing); smaller steps interpolate linearly. Source
 // indices are clamped to the axis (edge replication).
 func makeAxisWeights(a, b float64, n, size int) axisWeights {
-	aw := axisWeights{start: make([]int, n), w: make([][3]float32, n)}
 	step := (b - a) / float64(n)
-	var raw [64]float32
+	taps := min(size, max(3, int(math.Ceil(step))+1))
+	aw := axisWeights{taps: taps, start: make([]int, n), w: make([]float32, n*taps)}
+	var raw, fold [64]float32
 	for i := 0; i < n; i++ {
 		c0 := a + float64(i)*step
 		c1 := c0 + step
-		taps := raw[:0]
+		tw := raw[:0]
 		var first int
 		if step >= 1 {
 			first = int(math.Floor(c0))
@@ -102,48 +104,31 @@ func makeAxisWeights(a, b float64, n, size int) axisWeights {
 			for j := first; j <= last; j++ {
 				lo := max(c0, float64(j))
 				hi := min(c1, float64(j+1))
-				taps = append(taps, float32((hi-lo)/step))
+				tw = append(tw, float32((hi-lo)/step))
 			}
 		} else {
 			c := 0.5*(c0+c1) - 0.5
 			f := math.Floor(c)
 			t := float32(c - f)
 			first = int(f)
-			taps = append(taps, 1-t, t)
+			tw = append(tw, 1-t, t)
 		}
-		// Fold taps that fall off the axis onto the edge pixels.
+		// Fold taps that fall off the axis onto the edge pixels, then place the window.
 		lo := max(0, min(first, size-1))
-		hi := max(0, min(first+len(taps)-1, size-1))
-		var fold [8]float32
-		folded := fold[:0]
+		hi := max(0, min(first+len(tw)-1, size-1))
+		var folded []float32
 		if hi-lo+1 <= len(fold) {
 			folded = fold[:hi-lo+1]
+			clear(folded)
 		} else {
-			folded = make([]float32, hi-lo+1)
+			folded = make([]float32, hi-lo+1) // steps over 64 pixels: only on odd shapes
 		}
-		for j, wt := range taps {
+		for j, wt := range tw {
 			folded[max(0, min(first+j, size-1))-lo] += wt
 		}
-		if len(folded) > 3 || size < 3 {
-			if aw.wide == nil {
-				aw.wide = make([][]float32, n)
-			}
-			aw.start[i], aw.wide[i] = lo, append([]float32(nil), folded...)
-			continue
-		}
-		// Pad to three taps, moving the window left at the axis end.
-		s := min(lo, size-3)
-		for j, wt := range folded {
-			aw.w[i][lo-s+j] = wt
-		}
-		aw.start[i] = s
-	}
-	if aw.wide != nil {
-		for i := range aw.wide {
-			if aw.wide[i] == nil {
-				aw.wide[i] = aw.w[i][:]
-			}
-		}
+		st := min(lo, size-taps)
+		copy(aw.w[i*taps+lo-st:], folded)
+		aw.start[i] = st
 	}
 	return aw
 }
@@ -159,63 +144,61 @@ type resampleScratch struct {
 func resampleRect(src plane, r rect, n, m int, dst *plane, sc *resampleScratch) {
 	xw := makeAxisWeights(r.x0, r.x1, n, src.w)
 	yw := makeAxisWeights(r.y0, r.y1, m, src.h)
-	rowLo, rowHi := src.h, 0
-	for j := 0; j < m; j++ {
-		rowLo = min(rowLo, yw.start[j])
-		taps := 3
-		if yw.wide != nil {
-			taps = len(yw.wide[j])
-		}
-		rowHi = max(rowHi, yw.start[j]+taps)
-	}
-	rowHi = min(rowHi, src.h)
-	rows := max(0, rowHi-rowLo)
+	rowLo, rowHi := yw.start[0], yw.start[m-1]+yw.taps
+	rows := rowHi - rowLo
 	if cap(sc.tmp) < rows*n {
 		sc.tmp = make([]float32, rows*n)
 	}
 	tmp := sc.tmp[:rows*n]
+	T := xw.taps
 	for y := 0; y < rows; y++ {
 		srow := src.p[(rowLo+y)*src.w : (rowLo+y+1)*src.w]
 		trow := tmp[y*n : (y+1)*n]
-		if xw.wide != nil {
-			for i := range trow {
-				var acc float32
-				for j, wt := range xw.wide[i] {
-					acc += wt * srow[xw.start[i]+j]
-				}
-				trow[i] = acc
+		if T == 3 {
+			for i, st := range xw.start {
+				s := srow[st : st+3]
+				w := xw.w[3*i : 3*i+3]
+				trow[i] = w[0]*s[0] + w[1]*s[1] + w[2]*s[2]
 			}
 			continue
 		}
 		for i, st := range xw.start {
-			s := srow[st : st+3]
-			w := &xw.w[i]
-			trow[i] = w[0]*s[0] + w[1]*s[1] + w[2]*s[2]
+			w := xw.w[i*T : (i+1)*T]
+			s := srow[st : st+len(w)]
+			var acc float32
+			for j, wt := range w {
+				acc += wt * s[j]
+			}
+			trow[i] = acc
 		}
 	}
 	if cap(dst.p) < n*m {
 		dst.p = make([]float32, n*m)
 	}
 	dst.w, dst.h, dst.p = n, m, dst.p[:n*m]
+	T = yw.taps
 	for j := 0; j < m; j++ {
 		out := dst.p[j*n : (j+1)*n]
 		base := yw.start[j] - rowLo
-		if yw.wide != nil {
-			clear(out)
-			for k, wt := range yw.wide[j] {
-				trow := tmp[(base+k)*n : (base+k+1)*n]
-				for i := range out {
-					out[i] += wt * trow[i]
-				}
+		w := yw.w[j*T : (j+1)*T]
+		if T == 3 {
+			r0 := tmp[base*n : (base+1)*n]
+			r1 := tmp[(base+1)*n : (base+2)*n]
+			r2 := tmp[(base+2)*n : (base+3)*n]
+			for i := range out {
+				out[i] = w[0]*r0[i] + w[1]*r1[i] + w[2]*r2[i]
 			}
 			continue
 		}
-		w := yw.w[j]
-		r0 := tmp[base*n : (base+1)*n]
-		r1 := tmp[(base+1)*n : (base+2)*n]
-		r2 := tmp[(base+2)*n : (base+3)*n]
-		for i := range out {
-			out[i] = w[0]*r0[i] + w[1]*r1[i] + w[2]*r2[i]
+		clear(out)
+		for k, wt := range w {
+			if wt == 0 {
+				continue
+			}
+			trow := tmp[(base+k)*n : (base+k+1)*n]
+			for i := range out {
+				out[i] += wt * trow[i]
+			}
 		}
 	}
 }

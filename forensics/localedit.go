@@ -99,12 +99,14 @@ const (
 // noise: on very clean pairs σ is tiny and 6σ would flag invisible rounding.
 var editFloor = [3]float32{8, 5, 5}
 
-// LocalEdits compares ev with ref under the alignment m (from MatchReference) and returns
-// the regions where ev was changed locally. Global changes — recompression, resampling,
-// brightness, contrast, saturation, gamma — are absorbed by per-channel tone curves and by
-// judging each pixel against the range the reference spans in its 3×3 neighbourhood, in
-// units of the pair's own residual noise. Chroma is compared too (when both rasters carry
-// it), so coloured stains that keep the surface's brightness are found.
+// LocalEdits compares ev with ref under the alignment m and returns the regions where ev
+// was changed locally. m must come from MatchReference for this pair (a Match built by
+// hand carries no alignment and yields no regions). Global changes — recompression,
+// resampling, brightness, contrast, saturation, gamma, clipping — are absorbed by a colour
+// matrix and per-channel tone curves fitted on the pair and by judging each pixel against
+// the range the reference spans within half a pixel, in units of the residual noise of
+// pixels of similar texture. Chroma is compared too (when both rasters carry it, at half
+// resolution), so coloured stains that keep the surface's brightness are found.
 func LocalEdits(ctx context.Context, ev, ref *Raster, m Match) LocalEditResult {
 	return LocalEditsWith(ctx, ev, ref, m, LocalEditOptions{})
 }
@@ -263,23 +265,21 @@ func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int
 		sc.bins = make([]uint8, n)
 	}
 	resid, lo, hi, z, bins := sc.resid[:n], sc.lo[:n], sc.hi[:n], sc.z[:n], sc.bins[:n]
-	for i := range resid {
-		resid[i] = e.p[i] - mapped.p[i]
-	}
-	// Noise floors: 8-bit rounding and the smallest JPEG steps.
-	d.sigma[c] = math.Max(robustSigma(resid, valid), 0.75)
 	minMaxR(mapped, radius, lo, hi, sc.tlo[:n], sc.thi[:n])
-	for i := range bins {
+	for i, v := range e.p {
+		resid[i] = v - mapped.p[i]
 		bins[i] = activityBin(hi[i] - lo[i])
 	}
-	sig := noiseByActivity(resid, bins, valid)
+	sig, all := noiseByActivity(resid, bins, valid)
+	// Noise floors: 8-bit rounding and the smallest JPEG steps.
+	d.sigma[c] = math.Max(all, 0.75)
 	var inv [activityBins]float32
 	for b := range inv {
 		inv[b] = float32(1 / math.Max(sig[b], 0.75))
 	}
 	floor := editFloor[c]
-	clear(z)
 	for i, v := range e.p {
+		z[i] = 0
 		if !valid[i] {
 			continue
 		}
@@ -302,6 +302,12 @@ func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int
 				z[i] = 0
 			}
 		}
+	}
+	if step == 1 {
+		for i, v := range z {
+			d.heat[i] = max(d.heat[i], v)
+		}
+		return
 	}
 	for y := 0; y < e.h; y++ {
 		for x := 0; x < e.w; x++ {

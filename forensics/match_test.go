@@ -260,3 +260,19 @@ func TestParabolaPeakAndSolve(t *testing.T) {
 		}
 	}
 }
+
+func TestResampleRectWideSteps(t *testing.T) {
+	// Steps wider than the tap buffer (a 1000-pixel axis to 3 cells) still average exactly.
+	src := newPlane(1000, 2)
+	for i := range src.p {
+		src.p[i] = float32(i % 1000)
+	}
+	var dst plane
+	var sc resampleScratch
+	resampleRect(src, rect{0, 0, 1000, 2}, 4, 1, &dst, &sc)
+	for i, want := range []float32{124.5, 374.5, 624.5, 874.5} {
+		if math.Abs(float64(dst.p[i]-want)) > 0.01 {
+			t.Fatalf("cell %d = %v, want %v", i, dst.p[i], want)
+		}
+	}
+}
