@@ -14,15 +14,23 @@ import (
 	"math"
 )
 
-// heatmapMinSide is the long side small evidence is enlarged to (by whole factors) so a
-// reviewer can see the outlines.
-const heatmapMinSide = 512
+// Heatmaps are drawn with a long side between heatmapMinSide (small evidence is enlarged
+// by a whole factor so a reviewer can see the outlines) and heatmapMaxSide (larger rasters
+// are reduced: a 768-pixel overlay shows hairline regions well and costs half of a
+// 1024-pixel one to draw and encode).
+const (
+	heatmapMinSide = 512
+	heatmapMaxSide = 768
+)
 
 // HeatmapImage renders the evidence raster for reviewers: the photo, dimmed a little, with
-// the edit strength blended over it (yellow at the threshold to red at three times it) and
-// each region outlined in magenta. The picture is the raster's size (the decoder's work
-// size, at most 1024 px), enlarged by a whole factor when under heatmapMinSide.
+// the edit strength blended over it (yellow at half the threshold to red at three times
+// it) and each region outlined in magenta, at a long side between heatmapMinSide and
+// heatmapMaxSide.
 func HeatmapImage(ev *Raster, res LocalEditResult) *image.RGBA {
+	if long := max(ev.W, ev.H); long > heatmapMaxSide {
+		ev = shrinkRaster(ev, heatmapMaxSide)
+	}
 	k := 1
 	if long := max(ev.W, ev.H); long > 0 && long < heatmapMinSide {
 		k = (heatmapMinSide + long - 1) / long
@@ -146,6 +154,27 @@ func writeFastPNG(w io.Writer, img *image.RGBA) error {
 		bw.Write(n[:])
 	}
 	return bw.Flush()
+}
+
+// shrinkRaster returns ev area-resampled to a long side of side pixels (luma and chroma),
+// with the same full-resolution size, for drawing.
+func shrinkRaster(ev *Raster, side int) *Raster {
+	w, h := gridDims(float64(ev.W), float64(ev.H), side)
+	out := &Raster{W: w, H: h, FullW: ev.FullW, FullH: ev.FullH, Scale: ev.Scale * float64(ev.W) / float64(w)}
+	var sc resampleScratch
+	r := rect{0, 0, float64(ev.W), float64(ev.H)}
+	for _, c := range []struct {
+		src []float32
+		dst *[]float32
+	}{{ev.Y, &out.Y}, {ev.Cb, &out.Cb}, {ev.Cr, &out.Cr}} {
+		if c.src == nil {
+			continue
+		}
+		var p plane
+		resampleRect(plane{ev.W, ev.H, c.src}, r, w, h, &p, &sc)
+		*c.dst = p.p
+	}
+	return out
 }
 
 // bilinear samples the heat grid at continuous grid coordinates (pixel centres at
