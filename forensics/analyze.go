@@ -205,7 +205,10 @@ func (a *Analyzer) bestReference(ctx context.Context, ev *Decoded, evHashes Hash
 			continue
 		}
 		m, ok := MatchReference(ctx, ev.Work, dec.Work)
-		if ok && (!found || m.Confidence > best.Confidence) {
+		// Confidence saturates near its cap, so equal confidences are told apart by the
+		// correlation the decision was taken on.
+		better := m.Confidence > best.Confidence || (m.Confidence == best.Confidence && m.Correlation > best.Correlation)
+		if ok && (!found || better) {
 			best, bestRef, found = m, decodedReference{name: r.Name, dec: dec}, true
 		}
 	}
