@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/image/webp"
+
+	"github.com/refundguard/refundguard/forensics/internal/jpegscale"
 )
 
 // WorkSide is the longest side of Decoded.Work, the raster every pixel stage (hashes,
@@ -55,7 +57,9 @@ func Decode(ctx context.Context, data []byte, limits Limits) (*Decoded, error) {
 // Decode sniffs the format from the content, reads the header's dimensions and refuses the
 // file before decoding when it is over the byte or pixel limit, reads the EXIF orientation,
 // decodes, and builds Decoded.Work straight from the decoder's planes (box average, then
-// the orientation applied to the small raster). Errors are *Error with code
+// the orientation applied to the small raster). JPEGs are decoded at a reduced scale in
+// the DCT domain by either backend (decode_jpeg.go, jpeg_turbo.go), so no full-resolution
+// JPEG is ever held in memory. Errors are *Error with code
 // unsupported_format (not an image, HEIC/AVIF, an unsupported JPEG variant), corrupt,
 // too_large or canceled. No input makes it panic; time and memory are bounded by the
 // limits.
@@ -97,6 +101,14 @@ func (dec Decoder) Decode(ctx context.Context, data []byte) (*Decoded, error) {
 			// Anything libjpeg refuses gets the Go decoder's verdict, so both builds
 			// accept and refuse the same files.
 		}
+		work, err := decodeJPEGGo(ctx, data, cfg.Width, cfg.Height, orientation)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, canceledError(ctx.Err())
+			}
+			return nil, classify(format, err, "cannot decode the %s image", format)
+		}
+		return newDecoded(format, orientation, work, BackendGo), nil
 	}
 	img, err := decodeImage(ctx, format, data)
 	if err != nil {
@@ -236,7 +248,7 @@ type codec struct {
 }
 
 var codecs = map[string]codec{
-	"jpeg": {jpeg.DecodeConfig, jpeg.Decode},
+	"jpeg": {jpegscale.DecodeConfig, jpegscale.Decode}, // image/jpeg's parser; see decode_jpeg.go
 	"png":  {png.DecodeConfig, png.Decode},
 	"gif":  {gif.DecodeConfig, gif.Decode},
 	"webp": {webp.DecodeConfig, webp.Decode},
@@ -278,9 +290,10 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 func classify(format string, err error, msg string, args ...any) *Error {
 	detail := err.Error()
 	var ju jpeg.UnsupportedError
+	var su jpegscale.UnsupportedError
 	var pu png.UnsupportedError
 	switch {
-	case errors.As(err, &ju), errors.As(err, &pu), strings.Contains(detail, "unsupported"):
+	case errors.As(err, &ju), errors.As(err, &su), errors.As(err, &pu), strings.Contains(detail, "unsupported"):
 		return newError(ErrCodeUnsupportedFormat, err, msg+": %s", append(args, detail)...)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return newError(ErrCodeCorrupt, err, msg+": the file is truncated", args...)

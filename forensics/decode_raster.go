@@ -40,6 +40,7 @@ type rasterGrid struct {
 	t          Transform
 	r          *Raster
 	pend       [3][]float32 // finished stored rows not yet placed (flushRows of each plane)
+	feedState
 }
 
 // newRasterGrid prepares an ow×oh raster (before orientation) of a fullW×fullH stored
@@ -224,41 +225,173 @@ func (g *rasterGrid) place(oy0, n int) {
 	}
 }
 
-// fillYCbCr builds the raster from a YCbCr image's planes (JPEG, lossy WebP).
-func (g *rasterGrid) fillYCbCr(m *image.YCbCr) {
-	kx, ky := chromaShift(m.SubsampleRatio)
+// Feeding: the source picture arrives in horizontal strips, top to bottom (the whole
+// image at once from RasterFromImage, one MCU row at a time from the JPEG decoder). Rows
+// are summed per column as they come and each raster row is finished when its last source
+// row has been added, so a strip may be dropped as soon as feed returns. This needs every
+// source row in exactly one raster row: srcH >= oh, which rasterSize and the decoders'
+// scale choice guarantee.
+
+// feedState is what a grid carries from one strip to the next.
+type feedState struct {
+	origin image.Point // the source picture's top-left in strip coordinates
+	oy     int         // raster row being summed
+	// Integer path (8-bit planes): per-column sums of the current raster row's source
+	// rows, per-cell sums, and prefix-sum scratch. Chroma columns are subsampled.
+	col, acc [3][]uint32
+	pre      []uint64
+	// A chroma row serves 1-2 consecutive luma rows; it is added once with their count.
+	chromaOff int // offset of the pending chroma row in the current strip's planes (-1: none)
+	chromaN   uint32
+	// Float path (per-pixel conversion): one source row and the per-cell sums.
+	row, accF [3][]float64
+}
+
+// fillImage builds the raster from a whole image (RasterFromImage); img's bounds must be
+// srcW×srcH.
+func (g *rasterGrid) fillImage(img image.Image) {
+	g.origin = img.Bounds().Min
+	g.feed(img)
+}
+
+// feed adds a strip (bounds [x0, x0+srcW) × [y0, y1) in the source picture shifted by
+// origin) to the raster.
+func (g *rasterGrid) feed(img image.Image) {
+	b := img.Bounds()
+	switch m := img.(type) {
+	case *image.YCbCr:
+		if b.Min.X == 0 && g.origin.X == 0 {
+			g.feedYCbCr(m)
+			return
+		}
+	case *image.Gray:
+		g.feedGray(m)
+		return
+	case *image.NRGBA:
+		g.feedFloat(b, func(y int, ly, lcb, lcr []float64) {
+			p := m.Pix[m.PixOffset(b.Min.X, y):]
+			for x := range ly {
+				q := p[4*x : 4*x+4 : 4*x+4]
+				a := uint32(q[3])
+				ly[x], lcb[x], lcr[x] = ycc16(premul(q[0], a), premul(q[1], a), premul(q[2], a), a|a<<8)
+			}
+		})
+		return
+	case *image.RGBA:
+		g.feedFloat(b, func(y int, ly, lcb, lcr []float64) {
+			p := m.Pix[m.PixOffset(b.Min.X, y):]
+			for x := range ly {
+				q := p[4*x : 4*x+4 : 4*x+4]
+				ly[x], lcb[x], lcr[x] = ycc16(wide(q[0]), wide(q[1]), wide(q[2]), wide(q[3]))
+			}
+		})
+		return
+	case *image.Paletted:
+		var py, pcb, pcr [256]float64
+		for i := range py {
+			// Indices past the palette (At would panic on them) read as transparent.
+			c := color.Color(color.Transparent)
+			if i < len(m.Palette) && m.Palette[i] != nil {
+				c = m.Palette[i]
+			}
+			py[i], pcb[i], pcr[i] = ycc(c)
+		}
+		g.feedFloat(b, func(y int, ly, lcb, lcr []float64) {
+			p := m.Pix[m.PixOffset(b.Min.X, y):]
+			for x := range ly {
+				ly[x], lcb[x], lcr[x] = py[p[x]], pcb[p[x]], pcr[p[x]]
+			}
+		})
+		return
+	}
+	g.feedFloat(b, func(y int, ly, lcb, lcr []float64) {
+		for x := range ly {
+			ly[x], lcb[x], lcr[x] = ycc(img.At(b.Min.X+x, y))
+		}
+	})
+}
+
+// complete reports whether every raster row has been finished.
+func (g *rasterGrid) complete() bool { return g.oy == g.oh }
+
+// lastOfRasterRow reports whether source row y (strip coordinates) is the last one of the
+// raster row being summed.
+func (g *rasterGrid) lastOfRasterRow(y int) bool {
+	return g.oy < g.oh && y-g.origin.Y == g.ye[g.oy]-1
+}
+
+// intSums allocates the integer path's sums on first use; chroma columns are cw wide
+// (0: no chroma).
+func (g *rasterGrid) intSums(cw int) {
+	if g.col[0] != nil {
+		return
+	}
+	g.col[0], g.acc[0] = make([]uint32, g.srcW), make([]uint32, g.ow)
+	if g.r.Cb != nil && cw > 0 {
+		g.col[1], g.col[2] = make([]uint32, cw), make([]uint32, cw)
+		g.acc[1], g.acc[2] = make([]uint32, g.ow), make([]uint32, g.ow)
+	}
+	g.pre = make([]uint64, g.srcW+1)
+	g.chromaOff = -1
+}
+
+// finishRow turns the column sums into cell sums (chroma columns cover 1<<kx source
+// columns; no chroma sums give neutral chroma), clears them and finishes the raster row.
+func (g *rasterGrid) finishRow(chroma bool, kx uint) {
+	g.sumCells(g.acc[0], g.col[0], 0, g.pre)
+	clear(g.col[0])
+	if !chroma {
+		flush(g, g.oy, g.acc[0], nil, nil)
+	} else {
+		for p := 1; p <= 2; p++ {
+			g.sumCells(g.acc[p], g.col[p], kx, g.pre)
+			clear(g.col[p])
+		}
+		flush(g, g.oy, g.acc[0], g.acc[1], g.acc[2])
+	}
+	g.oy++
+}
+
+// feedYCbCr adds a strip of YCbCr planes (left edge at x = 0) with integer sums.
+func (g *rasterGrid) feedYCbCr(m *image.YCbCr) {
+	kx, _ := chromaShift(m.SubsampleRatio) // each luma row's chroma row comes from COffset
 	cw := (g.srcW-1)>>kx + 1
-	accY, colY := make([]uint32, g.ow), make([]uint32, g.srcW)
-	pre := make([]uint64, g.srcW+1)
-	var accCb, accCr, colCb, colCr []uint32
-	if g.r.Cb != nil {
-		accCb, accCr = make([]uint32, g.ow), make([]uint32, g.ow)
-		colCb, colCr = make([]uint32, cw), make([]uint32, cw)
+	g.intSums(cw)
+	chroma := g.r.Cb != nil
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y && g.oy < g.oh; y++ {
+		yo := m.YOffset(0, y)
+		addColumns(g.col[0], m.Y[yo:yo+g.srcW], 1)
+		if chroma {
+			if c := m.COffset(0, y); c != g.chromaOff {
+				g.addChroma(m, cw)
+				g.chromaOff = c
+			}
+			g.chromaN++
+		}
+		if g.lastOfRasterRow(y) {
+			if chroma {
+				g.addChroma(m, cw)
+			}
+			g.finishRow(chroma, kx)
+		}
 	}
-	for oy := range g.oh {
-		y0, y1 := g.ys[oy], g.ye[oy]
-		for y := y0; y < y1; y++ {
-			addColumns(colY, m.Y[y*m.YStride:y*m.YStride+g.srcW], 1)
-		}
-		g.sumCells(accY, colY, 0, pre)
-		clear(colY)
-		if accCb == nil {
-			flush(g, oy, accY, nil, nil)
-			continue
-		}
-		// Each chroma row counts once per source row of this raster row it serves.
-		for cy := y0 >> ky; cy <= (y1-1)>>ky; cy++ {
-			n := uint32(min(y1, (cy+1)<<ky) - max(y0, cy<<ky))
-			c := cy * m.CStride
-			addColumns(colCb, m.Cb[c:c+cw], n)
-			addColumns(colCr, m.Cr[c:c+cw], n)
-		}
-		g.sumCells(accCb, colCb, kx, pre)
-		g.sumCells(accCr, colCr, kx, pre)
-		clear(colCb)
-		clear(colCr)
-		flush(g, oy, accY, accCb, accCr)
+	// The next strip reuses the decoder's buffers: nothing may point into this one.
+	if chroma {
+		g.addChroma(m, cw)
 	}
+	g.chromaOff = -1
+}
+
+// addChroma adds the pending chroma row, once per luma row it served (as the per-pixel
+// reference counts it).
+func (g *rasterGrid) addChroma(m *image.YCbCr, cw int) {
+	if g.chromaN == 0 {
+		return
+	}
+	c := g.chromaOff
+	addColumns(g.col[1], m.Cb[c:c+cw], g.chromaN)
+	addColumns(g.col[2], m.Cr[c:c+cw], g.chromaN)
+	g.chromaN = 0
 }
 
 // chromaShift gives log2 of the horizontal and vertical chroma subsampling.
@@ -278,95 +411,45 @@ func chromaShift(s image.YCbCrSubsampleRatio) (kx, ky uint) {
 	return 0, 0
 }
 
-// fillGray builds the raster from a grey plane.
-func (g *rasterGrid) fillGray(m *image.Gray) {
-	acc, col, pre := make([]uint32, g.ow), make([]uint32, g.srcW), make([]uint64, g.srcW+1)
-	for oy := range g.oh {
-		for y := g.ys[oy]; y < g.ye[oy]; y++ {
-			addColumns(col, m.Pix[y*m.Stride:y*m.Stride+g.srcW], 1)
+// feedGray adds a strip of a grey plane.
+func (g *rasterGrid) feedGray(m *image.Gray) {
+	g.intSums(0)
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y && g.oy < g.oh; y++ {
+		o := m.PixOffset(m.Rect.Min.X, y)
+		addColumns(g.col[0], m.Pix[o:o+g.srcW], 1)
+		if g.lastOfRasterRow(y) {
+			g.finishRow(false, 0)
 		}
-		g.sumCells(acc, col, 0, pre)
-		clear(col)
-		flush(g, oy, acc, nil, nil)
 	}
 }
 
-// fillFloat builds the raster from any image through per-pixel conversion; row fills
-// row y's luma and chroma. Used for RGBA-like, palette and exotic images (PNG, GIF,
-// lossless WebP, CMYK JPEG) whose colours need compositing or conversion first.
-func (g *rasterGrid) fillFloat(row func(y int, ly, lcb, lcr []float64)) {
-	ly, lcb, lcr := make([]float64, g.srcW), make([]float64, g.srcW), make([]float64, g.srcW)
-	accY, accCb, accCr := make([]float64, g.ow), make([]float64, g.ow), make([]float64, g.ow)
-	for oy := range g.oh {
-		for y := g.ys[oy]; y < g.ye[oy]; y++ {
-			row(y, ly, lcb, lcr)
-			for ox := range accY {
-				x0, x1 := g.xs[ox], g.xe[ox]
-				var sy, sb, sr float64
-				for x := x0; x < x1; x++ {
-					sy, sb, sr = sy+ly[x], sb+lcb[x], sr+lcr[x]
-				}
-				accY[ox], accCb[ox], accCr[ox] = accY[ox]+sy, accCb[ox]+sb, accCr[ox]+sr
-			}
+// feedFloat adds the rows of strip b through per-pixel conversion; row fills source row
+// y's (strip coordinates) luma and chroma. Used for RGBA-like, palette and exotic images
+// (PNG, GIF, lossless WebP, RGB and CMYK JPEG) whose colours need compositing or
+// conversion first.
+func (g *rasterGrid) feedFloat(b image.Rectangle, row func(y int, ly, lcb, lcr []float64)) {
+	if g.row[0] == nil {
+		for p := range 3 {
+			g.row[p], g.accF[p] = make([]float64, g.srcW), make([]float64, g.ow)
 		}
-		flush(g, oy, accY, accCb, accCr)
 	}
-}
-
-// fillImage dispatches on the image type; img's bounds must be srcW×srcH.
-func (g *rasterGrid) fillImage(img image.Image) {
-	b := img.Bounds()
-	switch m := img.(type) {
-	case *image.YCbCr:
-		if b.Min == (image.Point{}) {
-			g.fillYCbCr(m)
-			return
+	ly, lcb, lcr := g.row[0], g.row[1], g.row[2]
+	accY, accCb, accCr := g.accF[0], g.accF[1], g.accF[2]
+	for y := b.Min.Y; y < b.Max.Y && g.oy < g.oh; y++ {
+		row(y, ly, lcb, lcr)
+		for ox := range accY {
+			x0, x1 := g.xs[ox], g.xe[ox]
+			var sy, sb, sr float64
+			for x := x0; x < x1; x++ {
+				sy, sb, sr = sy+ly[x], sb+lcb[x], sr+lcr[x]
+			}
+			accY[ox], accCb[ox], accCr[ox] = accY[ox]+sy, accCb[ox]+sb, accCr[ox]+sr
 		}
-	case *image.Gray:
-		g.fillGray(m.SubImage(b).(*image.Gray))
-		return
-	case *image.NRGBA:
-		g.fillFloat(func(y int, ly, lcb, lcr []float64) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := range ly {
-				q := p[4*x : 4*x+4 : 4*x+4]
-				a := uint32(q[3])
-				ly[x], lcb[x], lcr[x] = ycc16(premul(q[0], a), premul(q[1], a), premul(q[2], a), a|a<<8)
-			}
-		})
-		return
-	case *image.RGBA:
-		g.fillFloat(func(y int, ly, lcb, lcr []float64) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := range ly {
-				q := p[4*x : 4*x+4 : 4*x+4]
-				ly[x], lcb[x], lcr[x] = ycc16(wide(q[0]), wide(q[1]), wide(q[2]), wide(q[3]))
-			}
-		})
-		return
-	case *image.Paletted:
-		var py, pcb, pcr [256]float64
-		for i := range py {
-			// Indices past the palette (At would panic on them) read as transparent.
-			c := color.Color(color.Transparent)
-			if i < len(m.Palette) && m.Palette[i] != nil {
-				c = m.Palette[i]
-			}
-			py[i], pcb[i], pcr[i] = ycc(c)
+		if g.lastOfRasterRow(y) {
+			flush(g, g.oy, accY, accCb, accCr)
+			g.oy++
 		}
-		g.fillFloat(func(y int, ly, lcb, lcr []float64) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := range ly {
-				ly[x], lcb[x], lcr[x] = py[p[x]], pcb[p[x]], pcr[p[x]]
-			}
-		})
-		return
 	}
-	g.fillFloat(func(y int, ly, lcb, lcr []float64) {
-		for x := range ly {
-			ly[x], lcb[x], lcr[x] = ycc(img.At(b.Min.X+x, b.Min.Y+y))
-		}
-	})
 }
 
 // premul is color.NRGBA's premultiplication of one 8-bit channel to 16 bits.

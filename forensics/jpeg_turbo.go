@@ -12,8 +12,8 @@ package forensics
 // back to the C function that called into the library (each entry point below sets its own
 // setjmp), so corrupt input becomes an error instead of exit(). The jump never crosses a Go
 // frame. Any warning (corrupt data that libjpeg would paper over with grey) makes the
-// decode fail too, and Decode then gives the file to image/jpeg: both builds accept and
-// refuse the same files.
+// decode fail too, and Decode then gives the file to the pure-Go decoder: both builds
+// accept and refuse the same files.
 
 /*
 #cgo LDFLAGS: -ljpeg
@@ -133,7 +133,7 @@ const turboBatchRows = 32
 
 // decodeJPEGTurbo decodes a w×h JPEG (dimensions already checked against the limits)
 // straight into the work raster, oriented. Only greyscale and YCbCr JPEGs take this path;
-// anything else returns an error and falls back to image/jpeg.
+// anything else returns an error and falls back to the pure-Go decoder (decode_jpeg.go).
 func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*Raster, error) {
 	if len(data) == 0 {
 		return nil, errors.New("libjpeg: empty input")
@@ -154,7 +154,7 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 		return nil, turboError(d)
 	}
 	if int(C.rg_width(d)) != w || int(C.rg_height(d)) != h {
-		return nil, fmt.Errorf("libjpeg: size %d×%d differs from the header read by image/jpeg (%d×%d)",
+		return nil, fmt.Errorf("libjpeg: size %d×%d differs from the header read by the Go decoder (%d×%d)",
 			int(C.rg_width(d)), int(C.rg_height(d)), w, h)
 	}
 	var out C.J_COLOR_SPACE
@@ -164,10 +164,10 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 	case C.JCS_YCbCr:
 		out = C.JCS_YCbCr // no colour conversion: the raster wants YCbCr
 	default:
-		return nil, errors.New("libjpeg: RGB, CMYK and YCCK JPEGs take the image/jpeg path")
+		return nil, errors.New("libjpeg: RGB, CMYK and YCCK JPEGs take the pure-Go path")
 	}
 	ow, oh := rasterSize(w, h, WorkSide)
-	if C.rg_start(d, C.int(turboScale(w, h, ow, oh)), out) != 0 {
+	if C.rg_start(d, C.int(dctScale(w, h, ow, oh, 1, 2, 3, 4, 5, 6, 7)), out) != 0 {
 		return nil, turboError(d)
 	}
 	sw, sh, comps := int(C.rg_out_width(d)), int(C.rg_out_height(d)), int(C.rg_out_components(d))
@@ -218,17 +218,6 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 		}
 	}
 	return g.r, nil
-}
-
-// turboScale picks the smallest libjpeg scale M/8 whose output still has at least one
-// source pixel per raster cell, so the raster is a true box average of the reduced decode.
-func turboScale(w, h, ow, oh int) int {
-	for m := 1; m < 8; m++ {
-		if (w*m+7)/8 >= ow && (h*m+7)/8 >= oh {
-			return m
-		}
-	}
-	return 8
 }
 
 func turboError(d *C.rg_decoder) error {
