@@ -23,7 +23,9 @@
 //     library);
 //   - scan.go: planes sized for the scale (and for one MCU row when streaming); progressive
 //     frames allocate their planes when they are reconstructed, after the last scan, instead
-//     of at the first; reconstructBlock calls the reduced IDCT when scaling; a streamed
+//     of at the first, and when scaling keep their coefficients in 16 bits as libjpeg does
+//     (half of image/jpeg's 4 bytes per coefficient; values past int16, from corrupt input
+//     only, are clamped); reconstructBlock calls the reduced IDCT when scaling; a streamed
 //     sequential frame refuses a second scan (its first scan held every component);
 //   - idct_scaled.go is new; emitting strips for an empty (0-pixel-wide) picture is skipped.
 //

@@ -8,6 +8,7 @@ package jpegscale
 
 import (
 	"image"
+	"unsafe"
 )
 
 // outSize is the size of the (possibly reduced) output picture.
@@ -209,8 +210,12 @@ func (d *decoder) processSOS(n int) error {
 	if d.progressive {
 		for i := 0; i < nComp; i++ {
 			compIndex := scan[i].compIndex
-			if d.progCoeffs[compIndex] == nil {
-				d.progCoeffs[compIndex] = make([]block, mxx*myy*d.comp[compIndex].h*d.comp[compIndex].v)
+			n := mxx * myy * d.comp[compIndex].h * d.comp[compIndex].v
+			switch {
+			case d.shift != 0 && d.progCoeffs16[compIndex] == nil:
+				d.progCoeffs16[compIndex] = make([]block16, n)
+			case d.shift == 0 && d.progCoeffs[compIndex] == nil:
+				d.progCoeffs[compIndex] = make([]block, n)
 			}
 		}
 	}
@@ -276,6 +281,15 @@ func (d *decoder) processSOS(n int) error {
 						}
 					}
 
+					if c16 := d.progCoeffs16[compIndex]; c16 != nil {
+						// Scaled progressive: decode in place into the saved 16-bit block.
+						c := (*[blockSize]int16)(&c16[by*mxx*hi+bx])
+						if err := decodeCoeffs(d, c, ah, al, zigStart, zigEnd, scan[i].td, scan[i].ta, &dc[compIndex]); err != nil {
+							return err
+						}
+						continue
+					}
+
 					// Load the previous partially decoded coefficients, if applicable.
 					if d.progressive {
 						b = d.progCoeffs[compIndex][by*mxx*hi+bx]
@@ -283,69 +297,8 @@ func (d *decoder) processSOS(n int) error {
 						b = block{}
 					}
 
-					if ah != 0 {
-						if err := d.refine(&b, &d.huff[acTable][scan[i].ta], zigStart, zigEnd, 1<<al); err != nil {
-							return err
-						}
-					} else {
-						zig := zigStart
-						if zig == 0 {
-							zig++
-							// Decode the DC coefficient, as specified in section F.2.2.1.
-							value, err := d.decodeHuffman(&d.huff[dcTable][scan[i].td])
-							if err != nil {
-								return err
-							}
-							if value > 16 {
-								return UnsupportedError("excessive DC component")
-							}
-							dcDelta, err := d.receiveExtend(value)
-							if err != nil {
-								return err
-							}
-							dc[compIndex] += dcDelta
-							b[0] = dc[compIndex] << al
-						}
-
-						if zig <= zigEnd && d.eobRun > 0 {
-							d.eobRun--
-						} else {
-							// Decode the AC coefficients, as specified in section F.2.2.2.
-							huff := &d.huff[acTable][scan[i].ta]
-							for ; zig <= zigEnd; zig++ {
-								value, err := d.decodeHuffman(huff)
-								if err != nil {
-									return err
-								}
-								val0 := value >> 4
-								val1 := value & 0x0f
-								if val1 != 0 {
-									zig += int32(val0)
-									if zig > zigEnd {
-										break
-									}
-									ac, err := d.receiveExtend(val1)
-									if err != nil {
-										return err
-									}
-									b[unzig[zig]] = ac << al
-								} else {
-									if val0 != 0x0f {
-										d.eobRun = uint16(1 << val0)
-										if val0 != 0 {
-											bits, err := d.decodeBits(int32(val0))
-											if err != nil {
-												return err
-											}
-											d.eobRun |= uint16(bits)
-										}
-										d.eobRun--
-										break
-									}
-									zig += 0x0f
-								}
-							}
-						}
+					if err := decodeCoeffs(d, (*[blockSize]int32)(&b), ah, al, zigStart, zigEnd, scan[i].td, scan[i].ta, &dc[compIndex]); err != nil {
+						return err
 					}
 
 					if d.progressive {
@@ -399,9 +352,91 @@ func (d *decoder) processSOS(n int) error {
 	return nil
 }
 
+// decodeCoeffs decodes one block of a scan into b, as specified in sections F.2.2 and
+// G.1.2: moved out of processSOS so that scaled progressive decodes work in place on
+// their 16-bit saved coefficients (T int16) while everything else keeps image/jpeg's
+// 32-bit block (T int32, with the same arithmetic as before). dc is the component's DC
+// predictor.
+func decodeCoeffs[T int16 | int32](d *decoder, b *[blockSize]T, ah, al uint32, zigStart, zigEnd int32, td, ta uint8, dc *int32) error {
+	if ah != 0 {
+		if err := refine(d, b, &d.huff[acTable][ta], zigStart, zigEnd, 1<<al); err != nil {
+			return err
+		}
+	} else {
+		zig := zigStart
+		if zig == 0 {
+			zig++
+			// Decode the DC coefficient, as specified in section F.2.2.1.
+			value, err := d.decodeHuffman(&d.huff[dcTable][td])
+			if err != nil {
+				return err
+			}
+			if value > 16 {
+				return UnsupportedError("excessive DC component")
+			}
+			dcDelta, err := d.receiveExtend(value)
+			if err != nil {
+				return err
+			}
+			*dc += dcDelta
+			b[0] = narrow[T](*dc << al)
+		}
+
+		if zig <= zigEnd && d.eobRun > 0 {
+			d.eobRun--
+		} else {
+			// Decode the AC coefficients, as specified in section F.2.2.2.
+			huff := &d.huff[acTable][ta]
+			for ; zig <= zigEnd; zig++ {
+				value, err := d.decodeHuffman(huff)
+				if err != nil {
+					return err
+				}
+				val0 := value >> 4
+				val1 := value & 0x0f
+				if val1 != 0 {
+					zig += int32(val0)
+					if zig > zigEnd {
+						break
+					}
+					ac, err := d.receiveExtend(val1)
+					if err != nil {
+						return err
+					}
+					b[unzig[zig]] = narrow[T](ac << al)
+				} else {
+					if val0 != 0x0f {
+						d.eobRun = uint16(1 << val0)
+						if val0 != 0 {
+							bits, err := d.decodeBits(int32(val0))
+							if err != nil {
+								return err
+							}
+							d.eobRun |= uint16(bits)
+						}
+						d.eobRun--
+						break
+					}
+					zig += 0x0f
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// narrow stores a coefficient: unchanged in 32 bits, clamped in 16 (corrupt input only),
+// which keeps its sign and non-zeroness, all that parsing later scans reads.
+func narrow[T int16 | int32](v int32) T {
+	if unsafe.Sizeof(T(0)) == 2 {
+		return T(min(max(v, -1<<15), 1<<15-1))
+	}
+	return T(v)
+}
+
 // refine decodes a successive approximation refinement block, as specified in
 // section G.1.2.
-func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) error {
+func refine[T int16 | int32](d *decoder, b *[blockSize]T, h *huffman, zigStart, zigEnd, delta int32) error {
 	// Refining a DC component is trivial.
 	if zigStart == 0 {
 		if zigEnd != 0 {
@@ -412,7 +447,7 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 			return err
 		}
 		if bit {
-			b[0] |= delta
+			b[0] |= narrow[T](delta)
 		}
 		return nil
 	}
@@ -456,7 +491,7 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 				return FormatError("unexpected Huffman code")
 			}
 
-			zig, err = d.refineNonZeroes(b, zig, zigEnd, int32(val0), delta)
+			zig, err = refineNonZeroes(d, b, zig, zigEnd, int32(val0), delta)
 			if err != nil {
 				return err
 			}
@@ -464,13 +499,13 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 				return FormatError("too many coefficients")
 			}
 			if z != 0 {
-				b[unzig[zig]] = z
+				b[unzig[zig]] = narrow[T](z)
 			}
 		}
 	}
 	if d.eobRun > 0 {
 		d.eobRun--
-		if _, err := d.refineNonZeroes(b, zig, zigEnd, -1, delta); err != nil {
+		if _, err := refineNonZeroes(d, b, zig, zigEnd, -1, delta); err != nil {
 			return err
 		}
 	}
@@ -479,7 +514,7 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 
 // refineNonZeroes refines non-zero entries of b in zig-zag order. If nz >= 0,
 // the first nz zero entries are skipped over.
-func (d *decoder) refineNonZeroes(b *block, zig, zigEnd, nz, delta int32) (int32, error) {
+func refineNonZeroes[T int16 | int32](d *decoder, b *[blockSize]T, zig, zigEnd, nz, delta int32) (int32, error) {
 	for ; zig <= zigEnd; zig++ {
 		u := unzig[zig]
 		if b[u] == 0 {
@@ -497,9 +532,9 @@ func (d *decoder) refineNonZeroes(b *block, zig, zigEnd, nz, delta int32) (int32
 			continue
 		}
 		if b[u] >= 0 {
-			b[u] += delta
+			b[u] = narrow[T](int32(b[u]) + delta)
 		} else {
-			b[u] -= delta
+			b[u] = narrow[T](int32(b[u]) - delta)
 		}
 	}
 	return zig, nil
@@ -520,7 +555,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 		return d.reconstructProgressiveStrips(mxx, myy)
 	}
 	for i := 0; i < d.nComp; i++ {
-		if d.progCoeffs[i] == nil {
+		if !d.hasCoeffs(i) {
 			continue
 		}
 		v := 8 * d.comp[0].v / d.comp[i].v
@@ -528,7 +563,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 		stride := mxx * d.comp[i].h
 		for by := 0; by*v < d.height; by++ {
 			for bx := 0; bx*h < d.width; bx++ {
-				if err := d.reconstructBlock(&d.progCoeffs[i][by*stride+bx], bx, by, i); err != nil {
+				if err := d.reconstructBlock(d.savedBlock(i, by*stride+bx), bx, by, i); err != nil {
 					return err
 				}
 			}
@@ -537,12 +572,27 @@ func (d *decoder) reconstructProgressiveImage() error {
 	return nil
 }
 
+// hasCoeffs reports whether component i appeared in a progressive scan.
+func (d *decoder) hasCoeffs(i int) bool { return d.progCoeffs[i] != nil || d.progCoeffs16[i] != nil }
+
+// savedBlock returns saved progressive block k of component i as a block (16-bit ones
+// widened into d.scratch, valid until the next call).
+func (d *decoder) savedBlock(i, k int) *block {
+	if d.progCoeffs16[i] == nil {
+		return &d.progCoeffs[i][k]
+	}
+	for j, v := range &d.progCoeffs16[i][k] {
+		d.scratch[j] = int32(v)
+	}
+	return &d.scratch
+}
+
 // reconstructProgressiveStrips reconstructs the saved coefficients one MCU row at a time
 // into the strip planes and hands each row to d.rows.
 func (d *decoder) reconstructProgressiveStrips(mxx, myy int) error {
 	for my := range myy {
 		for i := 0; i < d.nComp; i++ {
-			if d.progCoeffs[i] == nil {
+			if !d.hasCoeffs(i) {
 				continue
 			}
 			v := 8 * d.comp[0].v / d.comp[i].v
@@ -552,7 +602,7 @@ func (d *decoder) reconstructProgressiveStrips(mxx, myy int) error {
 			d.byBase[i] = my * vi
 			for by := my * vi; by < (my+1)*vi && by*v < d.height; by++ {
 				for bx := 0; bx*h < d.width; bx++ {
-					if err := d.reconstructBlock(&d.progCoeffs[i][by*stride+bx], bx, by, i); err != nil {
+					if err := d.reconstructBlock(d.savedBlock(i, by*stride+bx), bx, by, i); err != nil {
 						return err
 					}
 				}
