@@ -17,6 +17,10 @@ type AnalyzerOptions struct {
 	MaxPixels int64 // largest picture accepted (default DefaultMaxPixels, 50 MP)
 	// PureGo skips the libjpeg-turbo backend where it is built in (see Decoder.PureGo).
 	PureGo bool
+	// ELA runs error-level analysis on JPEG evidence (the ela_anomaly finding). It costs
+	// about 2.4 image/jpeg decodes per photo (BenchmarkELA12MP), and catches edits with no reference
+	// to compare against: see ela.go for what it can and cannot see.
+	ELA bool
 }
 
 // Analyzer runs the forensic pipeline: decode once, then hashes, metadata, reference
@@ -24,6 +28,7 @@ type AnalyzerOptions struct {
 // calls and is safe for concurrent use.
 type Analyzer struct {
 	decoder Decoder
+	ela     bool
 }
 
 // NewAnalyzer returns an Analyzer with opts, defaults filled in.
@@ -35,7 +40,7 @@ func NewAnalyzer(opts AnalyzerOptions) *Analyzer {
 	if limits.MaxPixels <= 0 {
 		limits.MaxPixels = DefaultMaxPixels
 	}
-	return &Analyzer{decoder: Decoder{Limits: limits, PureGo: opts.PureGo}}
+	return &Analyzer{decoder: Decoder{Limits: limits, PureGo: opts.PureGo}, ela: opts.ELA}
 }
 
 // MaxBytes is the largest file the analyzer accepts; callers reading files use it to stop early.
@@ -162,9 +167,28 @@ func (a *Analyzer) Analyze(ctx context.Context, ev Input, refs []Reference, time
 			}
 		}
 	}
+	if a.ela && dec.Format == "jpeg" {
+		f, ok, err := a.elaFinding(ctx, ev.Data)
+		switch {
+		case err != nil:
+			res.Warnings = append(res.Warnings, fmt.Sprintf("error-level analysis: %v", err))
+		case ok:
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
 	rep.Risk = Risk(rep.Findings)
 	res.Report = rep
 	return res
+}
+
+// elaFinding runs error-level analysis within the analyzer's limits.
+func (a *Analyzer) elaFinding(ctx context.Context, data []byte) (Finding, bool, error) {
+	r, err := ErrorLevelAnalysis(ctx, data, ELAOptions{Limits: a.decoder.Limits})
+	if err != nil {
+		return Finding{}, false, err
+	}
+	f, ok := ELAFinding(r)
+	return f, ok, nil
 }
 
 // decodedReference is a reference whose pixels are at hand.

@@ -132,3 +132,57 @@ func TestHeatmapFileNamesDoNotCollide(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeELA: --ela finds the patch pasted from a coarser JPEG into spliced.jpg where it
+// was pasted, and nothing on the untouched camera photo or the merchant's photo; without
+// --ela there is no ela_anomaly at all.
+func TestAnalyzeELA(t *testing.T) {
+	dir := "testdata/analyze"
+	files := []string{filepath.Join(dir, "spliced.jpg"), filepath.Join(dir, "camera.jpg"), filepath.Join(dir, "catalog.jpg")}
+	patch := forensics.Region{X: 200, Y: 160, W: 160, H: 120} // make_spliced.go
+	for _, withELA := range []bool{true, false} {
+		args := []string{"analyze", "--json", "--pure-go"}
+		if withELA {
+			args = append(args, "--ela")
+		}
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), append(args, files...), func(string) string { return "" }, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v; stderr: %s", args, err, stderr.String())
+		}
+		var rep forensics.Report
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range rep.Evidence {
+			var regions []forensics.Region
+			found := false
+			for _, f := range ev.Findings {
+				if f.Code == forensics.CodeELAAnomaly {
+					found = true
+					regions = f.Regions
+				}
+			}
+			want := withELA && i == 0
+			if found != want {
+				t.Errorf("--ela=%v %s: ela_anomaly %v, want %v", withELA, ev.File, found, want)
+			}
+			if found && !overlapsMost(regions, patch) {
+				t.Errorf("%s: regions %+v do not cover the pasted patch %+v", ev.File, regions, patch)
+			}
+		}
+	}
+}
+
+// overlapsMost says whether the regions cover at least half of want and stay near it.
+func overlapsMost(regions []forensics.Region, want forensics.Region) bool {
+	covered := 0
+	for _, r := range regions {
+		x0, y0 := max(r.X, want.X), max(r.Y, want.Y)
+		x1, y1 := min(r.X+r.W, want.X+want.W), min(r.Y+r.H, want.Y+want.H)
+		if x1 <= x0 || y1 <= y0 {
+			return false // a region off the patch
+		}
+		covered += (x1 - x0) * (y1 - y0)
+	}
+	return 2*covered >= want.W*want.H
+}

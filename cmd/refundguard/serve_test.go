@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -138,23 +139,9 @@ func TestServeEndToEnd(t *testing.T) {
 	merchant := createKey(t, dataDir, "merchant", "m1")
 	buyer := createKey(t, dataDir, "buyer", "b1")
 
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	env := map[string]string{"REFUNDGUARD_DATA_DIR": dataDir, "REFUNDGUARD_WORKERS": "1"}
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-format", "text"},
-			func(k string) string { return env[k] }, io.Discard, &stderr)
-	}()
-	addr := waitFor(t, func() string {
-		m := regexp.MustCompile(`refundguard serving" addr=(\S+)`).FindStringSubmatch(stderr.String())
-		if m == nil {
-			return ""
-		}
-		return m[1]
-	}, &stderr)
-	c := client{t: t, base: "http://" + addr}
+	c, stderr, stop, done := startServe(t, env)
+	defer stop()
 	reviewer := createKey(t, dataDir, "reviewer", "alice") // a second process on the live database
 
 	if code, body := c.do("GET", "/readyz", "", "", nil, nil); code != 200 {
@@ -189,7 +176,7 @@ func TestServeEndToEnd(t *testing.T) {
 			return "yes"
 		}
 		return ""
-	}, &stderr)
+	}, stderr)
 	if code, m := c.do("GET", "/metrics", "", "", nil, nil); code != 200 || !strings.Contains(m["raw"].(string), `refundguard_claims{status="awaiting_merchant"} 1`) {
 		t.Fatalf("metrics %d: %.2000s", code, m["raw"])
 	}
@@ -235,6 +222,68 @@ func TestServeEndToEnd(t *testing.T) {
 	out, err = runWithEnv(t, noEnv, "audit", "verify", "--data-dir", dataDir)
 	if exitCode(err) != 1 || !strings.Contains(out, fmt.Sprintf("BROKEN at event %d", seq)) {
 		t.Fatalf("tampered chain: exit %d, %q", exitCode(err), out)
+	}
+}
+
+// startServe runs the serve command with env in the background and waits until it listens.
+// stop is what SIGTERM does; done receives serve's result.
+func startServe(t *testing.T, env map[string]string) (c client, stderr *syncBuffer, stop context.CancelFunc, done chan error) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	stderr = &syncBuffer{}
+	done = make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-format", "text"},
+			func(k string) string { return env[k] }, io.Discard, stderr)
+	}()
+	addr := waitFor(t, func() string {
+		m := regexp.MustCompile(`refundguard serving" addr=(\S+)`).FindStringSubmatch(stderr.String())
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}, stderr)
+	return client{t: t, base: "http://" + addr}, stderr, stop, done
+}
+
+// TestServeWithELA: REFUNDGUARD_ELA turns error-level analysis on in the service: a claim
+// whose photo carries a patch pasted from a coarser JPEG shows ela_anomaly to the reviewer.
+func TestServeWithELA(t *testing.T) {
+	dataDir := t.TempDir()
+	merchant := createKey(t, dataDir, "merchant", "m1")
+	buyer := createKey(t, dataDir, "buyer", "b1")
+	reviewer := createKey(t, dataDir, "reviewer", "alice")
+	c, stderr, stop, done := startServe(t, map[string]string{"REFUNDGUARD_DATA_DIR": dataDir, "REFUNDGUARD_WORKERS": "1", "REFUNDGUARD_ELA": "true"})
+	defer func() { stop(); <-done }()
+
+	order := `{"external_id":"T-2","buyer_id":"b1","amount":{"value":9900,"currency":"CNY"},
+		"items":[{"sku":"BAG-1","name":"Bag","quantity":1}],"placed_at":"2026-10-28T10:00:00Z"}`
+	code, o := c.do("POST", "/v1/orders", merchant, "application/json", []byte(order), nil)
+	if code != 201 {
+		t.Fatalf("create order: %d %v", code, o)
+	}
+	spliced, err := os.ReadFile("testdata/analyze/spliced.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctype, body := multipartBody(t, map[string]string{"order_id": o["id"].(string), "reason": "damaged",
+		"description": "torn", "amount": "9900", "refund_type": "refund_only"}, spliced)
+	code, cl := c.do("POST", "/v1/claims", buyer, ctype, body, nil)
+	if code != 201 {
+		t.Fatalf("file claim: %d %v", code, cl)
+	}
+	var codes string
+	waitFor(t, func() string {
+		_, got := c.do("GET", "/v1/claims/"+cl["id"].(string), reviewer, "", nil, nil)
+		if got["status"] == "analyzing" {
+			return ""
+		}
+		raw, _ := json.Marshal(got["evidence"])
+		codes = string(raw)
+		return "done"
+	}, stderr)
+	if !strings.Contains(codes, `"ela_anomaly"`) {
+		t.Fatalf("no ela_anomaly in the reviewer's view of the evidence: %s", codes)
 	}
 }
 

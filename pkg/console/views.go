@@ -239,6 +239,9 @@ func buildEvidence(l *locale, ev claim.Evidence, number int, order claim.Order) 
 			if v.Reference == nil && f.Reference != "" {
 				v.Reference = &referenceView{ID: f.Reference, Transform: f.Transform, Distance: f.Distance}
 			}
+		case forensics.CodeELAAnomaly:
+			// No reference to set against, but the area is where the reviewer should look.
+			v.Regions = append(v.Regions, f.Regions...)
 		case forensics.CodeLocalizedEdit:
 			v.Regions = append(v.Regions, f.Regions...)
 			if editRef == nil && f.Reference != "" {
@@ -295,6 +298,8 @@ func explainFinding(l *locale, f forensics.Finding, md *forensics.Metadata) find
 			share = l.Percent(*f.ChangedFraction)
 		}
 		v.Text = l.T(key+".text", len(f.Regions), share)
+	case forensics.CodeELAAnomaly:
+		v.Text = l.T(key+".text", len(f.Regions))
 	case forensics.CodeEditingSoftware:
 		v.Text = l.T(key+".text", orDash(firstNonEmpty(detailString(f, "software"), metaSoftware(md))))
 	case forensics.CodeAIGeneratedLabel:

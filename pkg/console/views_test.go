@@ -57,6 +57,12 @@ func TestBuildEvidence(t *testing.T) {
 				t.Errorf("reference %+v", v.Reference)
 			}
 		}},
+		{"error-level analysis regions are outlined, with no reference", claim.Evidence{ID: "e", Report: report(forensics.EvidenceReport{Findings: []forensics.Finding{
+			{Code: "ela_anomaly", Severity: "medium", Regions: []forensics.Region{{X: 200, Y: 160, W: 160, H: 120}}}}})}, func(t *testing.T, v evidenceView) {
+			if len(v.Regions) != 1 || v.Regions[0].X != 200 || v.Reference != nil {
+				t.Errorf("regions %v reference %+v", v.Regions, v.Reference)
+			}
+		}},
 		{"findings are ordered by severity", claim.Evidence{ID: "e", Report: report(forensics.EvidenceReport{Findings: []forensics.Finding{
 			{Code: "recompressed", Severity: "low"}, {Code: "metadata_missing", Severity: "info"}, match}})}, func(t *testing.T, v evidenceView) {
 			var got []string
@@ -105,6 +111,16 @@ func TestExplainFindingInBothLanguages(t *testing.T) {
 	} {
 		got := explainFinding(newLocale(lang, time.UTC, time.Time{}), f, nil)
 		if !strings.HasPrefix(got.Text, want) {
+			t.Errorf("%s: %q", lang, got.Text)
+		}
+	}
+	ela := forensics.Finding{Code: "ela_anomaly", Severity: "medium", Regions: make([]forensics.Region, 2)}
+	for lang, want := range map[string]string{
+		langEN: "2 area(s) were compressed differently",
+		langZH: "画面中有 2 处区域的压缩痕迹",
+	} {
+		got := explainFinding(newLocale(lang, time.UTC, time.Time{}), ela, nil)
+		if !strings.HasPrefix(got.Text, want) || strings.Contains(got.Text, "%!") {
 			t.Errorf("%s: %q", lang, got.Text)
 		}
 	}
