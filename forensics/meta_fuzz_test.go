@@ -8,8 +8,8 @@ import (
 )
 
 // Fuzz targets for every metadata parser. Seeds: small real files from testdata/meta (their
-// metadata heads), the synthetic builders' output, and the committed corpus under
-// testdata/fuzz/<Target>/. Run one with e.g.
+// metadata heads) and the synthetic builders' output, added in code (only FuzzDecode and
+// FuzzParseHashes also have a committed corpus under testdata/fuzz/<Target>/). Run one with e.g.
 // `go test ./forensics -run '^$' -fuzz FuzzParseEXIF -fuzztime 60s -fuzzminimizetime 200x`.
 
 // maxSeed caps seed sizes: the fuzzer minimises every new interesting input, which takes

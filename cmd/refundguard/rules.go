@@ -21,8 +21,8 @@ subcommands:
         compile a rule set and run it over fixture claims (default: the fixtures of the
         default policy); exit 1 when a fixture fails or the set is refused
   eval FILE FACTS.yaml [--json]
-        route one claim (a fixture file's first fixture, or a bare facts document) and
-        explain every rule
+        route one claim (a fixture file's first fixture, a fixture body with facts:, or
+        bare facts with claim:, order:, ...) and explain every rule
   backtest FILE (--history HISTORY.jsonl | --data-dir DIR [--db DSN]) [--json]
         replay past claims through a draft set: route changes, agreement with reviewers;
         from JSON lines, or from the service's stored claims
@@ -209,8 +209,8 @@ func rulesEval(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// readOneClaim reads a claim to evaluate: the first fixture of a fixture file, or a file
-// holding just the fixture body (facts and optional photos).
+// readOneClaim reads a claim to evaluate: the first fixture of a fixture file, a file
+// holding just the fixture body (facts and optional photos), or just the facts.
 func readOneClaim(path string) (rules.Fixture, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -219,13 +219,18 @@ func readOneClaim(path string) (rules.Fixture, error) {
 	if fx, err := rules.ReadFixtures(strings.NewReader(string(src))); err == nil {
 		return fx[0], nil
 	}
-	// A bare document: wrap it as a fixture so the same strict decoding applies.
-	wrapped := "fixtures:\n  - name: claim\n    expect: review\n" + indent(string(src), "    ")
-	fx, err := rules.ReadFixtures(strings.NewReader(wrapped))
-	if err != nil {
-		return rules.Fixture{}, fmt.Errorf("%s: neither a fixture file nor facts: %w", path, err)
+	// A fixture body (facts: and photos:) or bare facts (claim:, order:, ...): wrap it as a
+	// fixture so the same strict decoding applies.
+	const head = "fixtures:\n  - name: claim\n    expect: review\n"
+	fx, err := rules.ReadFixtures(strings.NewReader(head + indent(string(src), "    ")))
+	if err == nil {
+		return fx[0], nil
 	}
-	return fx[0], nil
+	fx, factsErr := rules.ReadFixtures(strings.NewReader(head + "    facts:\n" + indent(string(src), "      ")))
+	if factsErr == nil {
+		return fx[0], nil
+	}
+	return rules.Fixture{}, fmt.Errorf("%s: neither a fixture file, a fixture body nor facts: %w", path, factsErr)
 }
 
 func rulesBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) error {

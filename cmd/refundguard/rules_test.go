@@ -49,6 +49,8 @@ func TestRulesCommand(t *testing.T) {
 		`{"claim_id":"a","route":"review","outcome":"reject","facts":{"claim":{"amount":10}}}`+"\n"+
 			`{"claim_id":"b","route":"review","outcome":"approve","facts":{"claim":{"amount":5000}}}`+"\n")
 	claimFacts := writeFile(t, "claim.yaml", "facts:\n  claim: {amount: 10}\n")
+	bareFacts := writeFile(t, "bare.yaml", "claim: {amount: 10}\norder: {amount: 20}\n")
+	notFacts := writeFile(t, "nonsense.yaml", "claim: {amout: 10}\n")
 
 	tests := []struct {
 		name      string
@@ -65,6 +67,8 @@ func TestRulesCommand(t *testing.T) {
 		{name: "a draft is checked against the default fixtures", args: []string{"rules", "test", policy}, wantCode: 1, wantOut: []string{"FAIL  stolen merchant photo"}},
 		{name: "a refused set names the rule", args: []string{"rules", "test", refused, "--fixtures", fixtures}, wantCode: 1, wantErr: []string{`rule "deny" (line 4): unknown route "reject"`, `rule "deny" (line 4): when: unknown field claim.amout (did you mean claim.amount?)`}},
 		{name: "eval explains", args: []string{"rules", "eval", policy, claimFacts}, wantOut: []string{"route: approve (by small)", "claim.amount = 10"}},
+		{name: "eval takes bare facts", args: []string{"rules", "eval", policy, bareFacts}, wantOut: []string{"route: approve (by small)", "claim.amount = 10"}},
+		{name: "eval refuses an unknown fact", args: []string{"rules", "eval", policy, notFacts}, wantCode: 1, wantErr: []string{"neither a fixture file, a fixture body nor facts", "amout"}},
 		{name: "eval as JSON", args: []string{"rules", "eval", policy, claimFacts, "--json"}, wantOut: []string{`"route": "approve"`, `"claim.amount": 10`}},
 		{name: "backtest", args: []string{"rules", "backtest", policy, "--history", history}, wantOut: []string{"2 claims, 2 decided, 1 routed differently", "* review           -> approve", "precision 0.0%  recall 0.0%"}},
 		{name: "backtest as JSON", args: []string{"rules", "backtest", policy, "--history", history, "--json"}, wantOut: []string{`"changed": 1`, `"false_negatives": 1`}},

@@ -512,9 +512,9 @@ func (s *Service) EvidenceContent(ctx context.Context, p claim.Principal, eviden
 		key, ctype = ev.HeatmapSHA, "image/png"
 	}
 	if p.Role.IsStaff() {
-		action := "evidence.viewed"
+		action := actionEvidenceViewed
 		if heatmap {
-			action = "heatmap.viewed"
+			action = actionHeatmapViewed
 		}
 		if err := s.audit(ctx, p.Actor(), action, "claim", c.ID, nil, map[string]any{"evidence_id": ev.ID}); err != nil {
 			return Content{}, err
