@@ -85,13 +85,16 @@ type axisWeights struct {
 }
 
 // makeAxisWeights builds the weights that map n output cells spanning [a, b) of a source
-// axis of length size. Steps of at least one source pixel average the covered pixels by
-// their overlap (area resampling: no aliasing); smaller steps interpolate linearly. Source
-// indices are clamped to the axis (edge replication).
-func makeAxisWeights(a, b float64, n, size int) axisWeights {
+// axis of length size into aw, reusing its storage. Steps of at least one source pixel
+// average the covered pixels by their overlap (area resampling: no aliasing); smaller steps
+// interpolate linearly. Source indices are clamped to the axis (edge replication).
+func makeAxisWeights(aw *axisWeights, a, b float64, n, size int) {
 	step := (b - a) / float64(n)
 	taps := min(size, max(3, int(math.Ceil(step))+1))
-	aw := axisWeights{taps: taps, start: make([]int, n), w: make([]float32, n*taps)}
+	aw.taps = taps
+	aw.start = reuse(aw.start, n)
+	aw.w = reuse(aw.w, n*taps)
+	clear(aw.w)
 	var raw, fold [64]float32
 	for i := 0; i < n; i++ {
 		c0 := a + float64(i)*step
@@ -130,75 +133,146 @@ func makeAxisWeights(a, b float64, n, size int) axisWeights {
 		copy(aw.w[i*taps+lo-st:], folded)
 		aw.start[i] = st
 	}
-	return aw
 }
 
-// resampleScratch holds the intermediate buffers of a resample, reused across calls.
+// reuse returns s resliced to n elements, reallocated only when its capacity is short
+// (the contents are not kept).
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// resampleScratch holds the buffers of a resample (axis weights, the ring of horizontally
+// resampled rows, one output row), reused across calls.
 type resampleScratch struct {
-	tmp      []float32
-	oriented plane
+	xw, yw axisWeights
+	ring   []float32
+	held   []int
+	row    []float32
+}
+
+// rowSampler produces the rows of an area resample of a plane one at a time. The
+// horizontal pass runs once per source row the vertical weights touch, into a ring of as
+// many rows as one output row reads (vertical windows only move down), so no intermediate
+// plane is kept. Its values are those of a horizontal pass over every row followed by a
+// vertical pass: each output is the same sum of the same products.
+type rowSampler struct {
+	src    plane
+	xw, yw *axisWeights
+	n      int
+	ring   []float32 // yw.taps rows of n values
+	held   []int     // the source row in each ring slot, -1 for none
+}
+
+// init prepares sampling src over r into rows of n values, m rows, with sc's storage.
+func (rs *rowSampler) init(src plane, r rect, n, m int, sc *resampleScratch) {
+	makeAxisWeights(&sc.xw, r.x0, r.x1, n, src.w)
+	makeAxisWeights(&sc.yw, r.y0, r.y1, m, src.h)
+	rs.src, rs.xw, rs.yw, rs.n = src, &sc.xw, &sc.yw, n
+	sc.ring = reuse(sc.ring, sc.yw.taps*n)
+	sc.held = reuse(sc.held, sc.yw.taps)
+	rs.ring, rs.held = sc.ring, sc.held
+	for i := range rs.held {
+		rs.held[i] = -1
+	}
+}
+
+// source returns the horizontally resampled source row y, computing it into its ring slot
+// when the slot holds another row.
+func (rs *rowSampler) source(y int) []float32 {
+	T, n := rs.yw.taps, rs.n
+	slot := y % T
+	trow := rs.ring[slot*n : (slot+1)*n]
+	if rs.held[slot] == y {
+		return trow
+	}
+	rs.held[slot] = y
+	srow := rs.src.p[y*rs.src.w : (y+1)*rs.src.w]
+	xw := rs.xw
+	if xw.taps == 3 {
+		for i, st := range xw.start {
+			s := srow[st : st+3]
+			w := xw.w[3*i : 3*i+3]
+			trow[i] = w[0]*s[0] + w[1]*s[1] + w[2]*s[2]
+		}
+		return trow
+	}
+	T = xw.taps
+	for i, st := range xw.start {
+		w := xw.w[i*T : (i+1)*T]
+		s := srow[st : st+len(w)]
+		var acc float32
+		for j, wt := range w {
+			acc += wt * s[j]
+		}
+		trow[i] = acc
+	}
+	return trow
+}
+
+// row writes output row j (n values) to out.
+func (rs *rowSampler) row(j int, out []float32) {
+	T := rs.yw.taps
+	base := rs.yw.start[j]
+	w := rs.yw.w[j*T : (j+1)*T]
+	if T == 3 {
+		r0, r1, r2 := rs.source(base), rs.source(base+1), rs.source(base+2)
+		for i := range out {
+			out[i] = w[0]*r0[i] + w[1]*r1[i] + w[2]*r2[i]
+		}
+		return
+	}
+	clear(out)
+	for k, wt := range w {
+		if wt == 0 {
+			continue
+		}
+		trow := rs.source(base + k)
+		for i := range out {
+			out[i] += wt * trow[i]
+		}
+	}
 }
 
 // resampleRect samples src over r into an n×m plane (dst.p reused when large enough).
-// The horizontal pass runs only over the source rows the vertical weights touch.
 func resampleRect(src plane, r rect, n, m int, dst *plane, sc *resampleScratch) {
-	xw := makeAxisWeights(r.x0, r.x1, n, src.w)
-	yw := makeAxisWeights(r.y0, r.y1, m, src.h)
-	rowLo, rowHi := yw.start[0], yw.start[m-1]+yw.taps
-	rows := rowHi - rowLo
-	if cap(sc.tmp) < rows*n {
-		sc.tmp = make([]float32, rows*n)
+	resampleTransformed(src, r, n, m, Identity, dst, sc)
+}
+
+// resampleTransformed samples src over r into an n×m plane and writes it transformed by t
+// into dst (reused when large enough): each row goes straight to its transformed place,
+// so no untransformed copy is made.
+func resampleTransformed(src plane, r rect, n, m int, t Transform, dst *plane, sc *resampleScratch) {
+	var rs rowSampler
+	rs.init(src, r, n, m, sc)
+	ow, oh := n, m
+	if t.SwapsAxes() {
+		ow, oh = m, n
 	}
-	tmp := sc.tmp[:rows*n]
-	T := xw.taps
-	for y := 0; y < rows; y++ {
-		srow := src.p[(rowLo+y)*src.w : (rowLo+y+1)*src.w]
-		trow := tmp[y*n : (y+1)*n]
-		if T == 3 {
-			for i, st := range xw.start {
-				s := srow[st : st+3]
-				w := xw.w[3*i : 3*i+3]
-				trow[i] = w[0]*s[0] + w[1]*s[1] + w[2]*s[2]
-			}
-			continue
+	dst.w, dst.h, dst.p = ow, oh, reuse(dst.p, ow*oh)
+	if t == Identity {
+		for j := 0; j < m; j++ {
+			rs.row(j, dst.p[j*n:(j+1)*n])
 		}
-		for i, st := range xw.start {
-			w := xw.w[i*T : (i+1)*T]
-			s := srow[st : st+len(w)]
-			var acc float32
-			for j, wt := range w {
-				acc += wt * s[j]
-			}
-			trow[i] = acc
-		}
+		return
 	}
-	if cap(dst.p) < n*m {
-		dst.p = make([]float32, n*m)
+	sc.row = reuse(sc.row, n)
+	// The destination index is affine in the source coordinates: two strides.
+	inv := t.Inverse()
+	idx := func(x, y int) int {
+		dx, dy := inv.SourceOf(x, y, ow, oh)
+		return dy*ow + dx
 	}
-	dst.w, dst.h, dst.p = n, m, dst.p[:n*m]
-	T = yw.taps
+	base := idx(0, 0)
+	dx, dy := idx(1, 0)-base, idx(0, 1)-base
 	for j := 0; j < m; j++ {
-		out := dst.p[j*n : (j+1)*n]
-		base := yw.start[j] - rowLo
-		w := yw.w[j*T : (j+1)*T]
-		if T == 3 {
-			r0 := tmp[base*n : (base+1)*n]
-			r1 := tmp[(base+1)*n : (base+2)*n]
-			r2 := tmp[(base+2)*n : (base+3)*n]
-			for i := range out {
-				out[i] = w[0]*r0[i] + w[1]*r1[i] + w[2]*r2[i]
-			}
-			continue
-		}
-		clear(out)
-		for k, wt := range w {
-			if wt == 0 {
-				continue
-			}
-			trow := tmp[(base+k)*n : (base+k+1)*n]
-			for i := range out {
-				out[i] += wt * trow[i]
-			}
+		rs.row(j, sc.row)
+		k := base + j*dy
+		for _, v := range sc.row {
+			dst.p[k] = v
+			k += dx
 		}
 	}
 }
@@ -225,38 +299,6 @@ func sourceRect(t Transform, r rect, w, h float64) rect {
 	return r
 }
 
-// transformPlane returns t applied to src (src itself for the identity). dst is reused when
-// large enough. The source index is affine in the destination coordinates, so the loop
-// steps through src with two strides instead of mapping every pixel.
-func transformPlane(t Transform, src plane, dst *plane) plane {
-	if t == Identity {
-		return src
-	}
-	ow, oh := src.w, src.h
-	if t.SwapsAxes() {
-		ow, oh = src.h, src.w
-	}
-	if cap(dst.p) < ow*oh {
-		dst.p = make([]float32, ow*oh)
-	}
-	dst.w, dst.h, dst.p = ow, oh, dst.p[:ow*oh]
-	idx := func(x, y int) int {
-		sx, sy := t.SourceOf(x, y, src.w, src.h)
-		return sy*src.w + sx
-	}
-	base := idx(0, 0)
-	dx, dy := idx(1, 0)-base, idx(0, 1)-base
-	for y := 0; y < oh; y++ {
-		row := dst.p[y*ow : (y+1)*ow]
-		i := base + y*dy
-		for x := range row {
-			row[x] = src.p[i]
-			i += dx
-		}
-	}
-	return *dst
-}
-
 // sampleTransformed samples the picture t(src) over r (in the transformed picture's level-0
 // pixels) into an n×m plane, reading from the pyramid level that suits the step. It
 // resamples in src's own orientation and transforms only the small result.
@@ -271,10 +313,5 @@ func sampleTransformed(pyr pyramid, t Transform, r rect, n, m int, dst *plane, s
 	k := pyr.levelFor(step)
 	f := 1 / float64(int(1)<<k)
 	lr := rect{sr.x0 * f, sr.y0 * f, sr.x1 * f, sr.y1 * f}
-	if t == Identity {
-		resampleRect(pyr[k], lr, sn, sm, dst, sc)
-		return
-	}
-	resampleRect(pyr[k], lr, sn, sm, &sc.oriented, sc)
-	transformPlane(t, sc.oriented, dst)
+	resampleTransformed(pyr[k], lr, sn, sm, t, dst, sc)
 }

@@ -1,7 +1,6 @@
 package forensics
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -159,11 +158,10 @@ func (a *Analyzer) Analyze(ctx context.Context, ev Input, refs []Reference, time
 		edits := LocalEdits(ctx, dec.Work, ref.dec.Work, match)
 		if f, ok := LocalEditFinding(ref.name, edits); ok {
 			rep.Findings = append(rep.Findings, f)
-			var buf bytes.Buffer
-			if err := RenderHeatmap(&buf, dec.Work, edits); err != nil {
+			if png, err := heatmapPNG(dec.Work, edits); err != nil {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("heatmap: %v", err))
 			} else {
-				res.Heatmap = buf.Bytes()
+				res.Heatmap = png
 			}
 		}
 	}

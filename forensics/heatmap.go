@@ -1,15 +1,12 @@
 package forensics
 
 import (
-	"bufio"
-	"bytes"
 	"compress/flate"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
 	"image"
-	"image/color"
 	"io"
 	"math"
 )
@@ -28,153 +25,237 @@ const (
 // it) and each region outlined in magenta, at a long side between heatmapMinSide and
 // heatmapMaxSide.
 func HeatmapImage(ev *Raster, res LocalEditResult) *image.RGBA {
+	hd := newHeatmapDrawer(ev, res)
+	img := image.NewRGBA(image.Rect(0, 0, hd.W, hd.H))
+	for y := 0; y < hd.H; y++ {
+		hd.drawRow(y, img.Pix[y*img.Stride:y*img.Stride+4*hd.W])
+	}
+	return img
+}
+
+// heatmapDrawer draws the heatmap one RGBA row at a time, so that the PNG encoder needs
+// neither the whole picture nor a reduced copy of the raster: a raster larger than
+// heatmapMaxSide is area-resampled row by row as the rows are drawn.
+type heatmapDrawer struct {
+	ev      *Raster
+	res     LocalEditResult
+	W, H, k int
+	sw      int // width of the (reduced) raster drawn
+	chroma  bool
+	rowsHot []bool // rows of the heat grid with anything to show
+	// Reduction of a large raster: a sampler per plane and the current reduced row.
+	shrink  bool
+	samp    [3]rowSampler
+	scratch [3]resampleScratch
+	cur     [3][]float32
+	curY    int
+	fills   []image.Rectangle // the region outlines, as filled rectangles on the render
+}
+
+func newHeatmapDrawer(ev *Raster, res LocalEditResult) *heatmapDrawer {
+	hd := &heatmapDrawer{ev: ev, res: res, sw: ev.W, curY: -1}
+	sh := ev.H
+	hd.chroma = ev.Cb != nil && ev.Cr != nil
 	if long := max(ev.W, ev.H); long > heatmapMaxSide {
-		ev = shrinkRaster(ev, heatmapMaxSide)
+		w, h := gridDims(float64(ev.W), float64(ev.H), heatmapMaxSide)
+		r := rect{0, 0, float64(ev.W), float64(ev.H)}
+		for c, src := range [3][]float32{ev.Y, ev.Cb, ev.Cr} {
+			if src != nil {
+				hd.samp[c].init(plane{ev.W, ev.H, src}, r, w, h, &hd.scratch[c])
+				hd.cur[c] = make([]float32, w)
+			}
+		}
+		hd.shrink, hd.sw, sh = true, w, h
 	}
-	k := 1
-	if long := max(ev.W, ev.H); long > 0 && long < heatmapMinSide {
-		k = (heatmapMinSide + long - 1) / long
+	hd.k = 1
+	if long := max(hd.sw, sh); long > 0 && long < heatmapMinSide {
+		hd.k = (heatmapMinSide + long - 1) / long
 	}
-	W, H := ev.W*k, ev.H*k
-	img := image.NewRGBA(image.Rect(0, 0, W, H))
-	// Rows of the heat grid with anything to show: most of a picture has no heat.
-	rowsHot := make([]bool, res.Heat.H)
-	for hy := range rowsHot {
+	hd.W, hd.H = hd.sw*hd.k, sh*hd.k
+	hd.rowsHot = make([]bool, res.Heat.H)
+	for hy := range hd.rowsHot {
 		for _, v := range res.Heat.V[hy*res.Heat.W : (hy+1)*res.Heat.W] {
 			if v >= 0.5 {
-				rowsHot[hy] = true
+				hd.rowsHot[hy] = true
 				break
 			}
 		}
 	}
-	for y := 0; y < H; y++ {
-		sy := y / k
-		// Heat grid row for this output row (the grid covers the evidence exactly).
-		hy, hotRow := 0.0, false
-		if res.Heat.H > 0 {
-			hy = (float64(y)+0.5)*float64(res.Heat.H)/float64(H) - 0.5
-			hotRow = rowsHot[max(0, min(res.Heat.H-1, int(hy)))] || rowsHot[max(0, min(res.Heat.H-1, int(hy)+1))]
-		}
-		for x := 0; x < W; x++ {
-			sx := x / k
-			i := sy*ev.W + sx
-			cb, cr := float32(128), float32(128)
-			if ev.Cb != nil && ev.Cr != nil {
-				cb, cr = ev.Cb[i], ev.Cr[i]
-			}
-			r32, g32, b32 := ycc2rgb(ev.Y[i], cb, cr)
-			r, g, b := float64(r32), float64(g32), float64(b32)
-			// Dim the photo so the overlay reads, keeping it recognisable.
-			r, g, b = 0.8*r, 0.8*g, 0.8*b
-			if hotRow {
-				hx := (float64(x)+0.5)*float64(res.Heat.W)/float64(W) - 0.5
-				if h := bilinear(res.Heat, hx, hy); h >= 0.5 {
-					// 0.5..1 fades in yellow; 1..3 goes to red.
-					a := math.Min(0.65, 0.65*(h-0.5)/0.5)
-					t := math.Min(1, math.Max(0, (h-1)/2))
-					hr, hg, hb := 255.0, 230*(1-t)+30*t, 0.0
-					r, g, b = r*(1-a)+hr*a, g*(1-a)+hg*a, b*(1-a)+hb*a
-				}
-			}
-			o := img.PixOffset(x, y)
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = clampByte(r), clampByte(g), clampByte(b), 255
-		}
-	}
 	// Outlines, 2 px (3 px on large renders), around each region mapped to the render.
-	sx := float64(W) / float64(max(ev.FullW, 1))
-	sy := float64(H) / float64(max(ev.FullH, 1))
-	thick := max(2, W/400)
-	outline := color.RGBA{255, 0, 255, 255}
+	sx := float64(hd.W) / float64(max(ev.FullW, 1))
+	sy := float64(hd.H) / float64(max(ev.FullH, 1))
+	thick := max(2, hd.W/400)
+	bounds := image.Rect(0, 0, hd.W, hd.H)
 	for _, r := range res.Regions {
-		x0 := int(math.Floor(float64(r.X) * sx))
-		y0 := int(math.Floor(float64(r.Y) * sy))
-		x1 := int(math.Ceil(float64(r.X+r.W) * sx))
-		y1 := int(math.Ceil(float64(r.Y+r.H) * sy))
-		strokeRect(img, x0-thick, y0-thick, x1+thick, y1+thick, thick, outline)
+		x0 := int(math.Floor(float64(r.X)*sx)) - thick
+		y0 := int(math.Floor(float64(r.Y)*sy)) - thick
+		x1 := int(math.Ceil(float64(r.X+r.W)*sx)) + thick
+		y1 := int(math.Ceil(float64(r.Y+r.H)*sy)) + thick
+		for _, f := range [4]image.Rectangle{
+			image.Rect(x0, y0, x1, y0+thick), image.Rect(x0, y1-thick, x1, y1),
+			image.Rect(x0, y0, x0+thick, y1), image.Rect(x1-thick, y0, x1, y1),
+		} {
+			if f = f.Intersect(bounds); !f.Empty() {
+				hd.fills = append(hd.fills, f)
+			}
+		}
 	}
-	return img
+	return hd
+}
+
+// rows returns the luma and chroma rows of the drawn raster at row sy (chroma nil when
+// the raster has none). Rows are asked for in order.
+func (hd *heatmapDrawer) rows(sy int) (y, cb, cr []float32) {
+	if !hd.shrink {
+		ev, w := hd.ev, hd.ev.W
+		y = ev.Y[sy*w : (sy+1)*w]
+		if hd.chroma {
+			cb, cr = ev.Cb[sy*w:(sy+1)*w], ev.Cr[sy*w:(sy+1)*w]
+		}
+		return y, cb, cr
+	}
+	if sy != hd.curY {
+		for c := range hd.cur {
+			if hd.cur[c] != nil {
+				hd.samp[c].row(sy, hd.cur[c])
+			}
+		}
+		hd.curY = sy
+	}
+	if hd.chroma {
+		return hd.cur[0], hd.cur[1], hd.cur[2]
+	}
+	return hd.cur[0], nil, nil
+}
+
+// drawRow draws output row y into pix (4·W bytes, RGBA).
+func (hd *heatmapDrawer) drawRow(y int, pix []byte) {
+	res, W, H, k := hd.res, hd.W, hd.H, hd.k
+	ry, rcb, rcr := hd.rows(y / k)
+	// Heat grid row for this output row (the grid covers the evidence exactly).
+	hy, hotRow := 0.0, false
+	if res.Heat.H > 0 {
+		hy = (float64(y)+0.5)*float64(res.Heat.H)/float64(H) - 0.5
+		hotRow = hd.rowsHot[max(0, min(res.Heat.H-1, int(hy)))] || hd.rowsHot[max(0, min(res.Heat.H-1, int(hy)+1))]
+	}
+	for x := 0; x < W; x++ {
+		sx := x / k
+		cb, cr := float32(128), float32(128)
+		if rcb != nil {
+			cb, cr = rcb[sx], rcr[sx]
+		}
+		r32, g32, b32 := ycc2rgb(ry[sx], cb, cr)
+		r, g, b := float64(r32), float64(g32), float64(b32)
+		// Dim the photo so the overlay reads, keeping it recognisable.
+		r, g, b = 0.8*r, 0.8*g, 0.8*b
+		if hotRow {
+			hx := (float64(x)+0.5)*float64(res.Heat.W)/float64(W) - 0.5
+			if h := bilinear(res.Heat, hx, hy); h >= 0.5 {
+				// 0.5..1 fades in yellow; 1..3 goes to red.
+				a := math.Min(0.65, 0.65*(h-0.5)/0.5)
+				t := math.Min(1, math.Max(0, (h-1)/2))
+				hr, hg, hb := 255.0, 230*(1-t)+30*t, 0.0
+				r, g, b = r*(1-a)+hr*a, g*(1-a)+hg*a, b*(1-a)+hb*a
+			}
+		}
+		o := 4 * x
+		pix[o], pix[o+1], pix[o+2], pix[o+3] = clampByte(r), clampByte(g), clampByte(b), 255
+	}
+	for _, f := range hd.fills {
+		if y < f.Min.Y || y >= f.Max.Y {
+			continue
+		}
+		for x := f.Min.X; x < f.Max.X; x++ {
+			pix[4*x], pix[4*x+1], pix[4*x+2], pix[4*x+3] = 255, 0, 255, 255
+		}
+	}
 }
 
 // RenderHeatmap writes HeatmapImage as PNG: what `analyze --heatmap DIR` saves and the
 // service's /v1/evidence/{id}/heatmap returns.
 func RenderHeatmap(w io.Writer, ev *Raster, res LocalEditResult) error {
-	if ev == nil || ev.W <= 0 || ev.H <= 0 || len(ev.Y) < ev.W*ev.H {
-		return errors.New("heatmap: empty evidence raster")
-	}
-	return writeFastPNG(w, HeatmapImage(ev, res))
-}
-
-// writeFastPNG encodes an opaque RGBA image as an 8-bit RGB PNG with the Sub filter on
-// every row and Huffman-only deflate. image/png tries five filters per row and runs LZ77
-// matching, which for a photo-sized heatmap costs more than the whole analysis; photos gain
-// little from either, so this writes a file ~15% larger in a fraction of the time.
-func writeFastPNG(w io.Writer, img *image.RGBA) error {
-	width, height := img.Rect.Dx(), img.Rect.Dy()
-	var idat bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&idat, flate.HuffmanOnly)
+	b, err := heatmapPNG(ev, res)
 	if err != nil {
 		return err
 	}
-	row := make([]byte, 1+3*width)
-	row[0] = 1 // Sub: each byte minus the byte of the pixel to its left
-	for y := 0; y < height; y++ {
-		src := img.Pix[y*img.Stride : y*img.Stride+4*width]
-		var pr, pg, pb byte
-		for x := 0; x < width; x++ {
-			r, g, b := src[4*x], src[4*x+1], src[4*x+2]
-			row[1+3*x], row[2+3*x], row[3+3*x] = r-pr, g-pg, b-pb
-			pr, pg, pb = r, g, b
-		}
-		if _, err := zw.Write(row); err != nil {
-			return err
-		}
+	_, err = w.Write(b)
+	return err
+}
+
+// heatmapPNG returns RenderHeatmap's PNG, drawn row by row into the encoder: the file is
+// the only large allocation.
+func heatmapPNG(ev *Raster, res LocalEditResult) ([]byte, error) {
+	if ev == nil || ev.W <= 0 || ev.H <= 0 || len(ev.Y) < ev.W*ev.H {
+		return nil, errors.New("heatmap: empty evidence raster")
 	}
-	if err := zw.Close(); err != nil {
-		return err
+	hd := newHeatmapDrawer(ev, res)
+	return appendFastPNG(nil, hd.W, hd.H, hd.drawRow)
+}
+
+// appendFastPNG appends to dst an opaque width×height picture, whose RGBA rows draw(y, pix)
+// fills in, as an 8-bit RGB PNG with the Sub filter on every row and Huffman-only deflate. image/png
+// tries five filters per row and runs LZ77 matching, which for a photo-sized heatmap costs
+// more than the whole analysis; photos gain little from either, so this writes a file ~15%
+// larger in a fraction of the time. The IDAT chunk is compressed in place and its length
+// and CRC filled in afterwards; a nil dst is given room for the unfiltered pixels, which
+// Huffman coding of a photo stays well under (the slice grows if it does not).
+func appendFastPNG(dst []byte, width, height int, draw func(y int, pix []byte)) ([]byte, error) {
+	const head = 8 + 12 + 13 + 8 // signature, IHDR chunk, IDAT length and type
+	if dst == nil {
+		dst = make([]byte, 0, head+(1+3*width)*height+64)
 	}
+	dst = append(dst, "\x89PNG\r\n\x1a\n"...)
 	var ihdr [13]byte
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(width))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(height))
 	ihdr[8], ihdr[9] = 8, 2 // 8 bits per sample, truecolour; compression, filter, interlace 0
-	bw := bufio.NewWriter(w)
-	bw.WriteString("\x89PNG\r\n\x1a\n")
-	for _, c := range []struct {
-		typ  string
-		data []byte
-	}{{"IHDR", ihdr[:]}, {"IDAT", idat.Bytes()}, {"IEND", nil}} {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(c.data)))
-		bw.Write(n[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(c.typ))
-		crc.Write(c.data)
-		bw.WriteString(c.typ)
-		bw.Write(c.data)
-		binary.BigEndian.PutUint32(n[:], crc.Sum32())
-		bw.Write(n[:])
+	dst = appendChunk(dst, "IHDR", ihdr[:])
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, 'I', 'D', 'A', 'T')
+	aw := &appendWriter{b: dst}
+	zw, err := zlib.NewWriterLevel(aw, flate.HuffmanOnly)
+	if err != nil {
+		return nil, err
 	}
-	return bw.Flush()
+	pix := make([]byte, 4*width)
+	row := make([]byte, 1+3*width)
+	row[0] = 1 // Sub: each byte minus the byte of the pixel to its left
+	for y := 0; y < height; y++ {
+		draw(y, pix)
+		var pr, pg, pb byte
+		for x := 0; x < width; x++ {
+			r, g, b := pix[4*x], pix[4*x+1], pix[4*x+2]
+			row[1+3*x], row[2+3*x], row[3+3*x] = r-pr, g-pg, b-pb
+			pr, pg, pb = r, g, b
+		}
+		if _, err := zw.Write(row); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	dst = aw.b
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-8))
+	dst = binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start+4:]))
+	return appendChunk(dst, "IEND", nil), nil
 }
 
-// shrinkRaster returns ev area-resampled to a long side of side pixels (luma and chroma),
-// with the same full-resolution size, for drawing.
-func shrinkRaster(ev *Raster, side int) *Raster {
-	w, h := gridDims(float64(ev.W), float64(ev.H), side)
-	out := &Raster{W: w, H: h, FullW: ev.FullW, FullH: ev.FullH, Scale: ev.Scale * float64(ev.W) / float64(w)}
-	var sc resampleScratch
-	r := rect{0, 0, float64(ev.W), float64(ev.H)}
-	for _, c := range []struct {
-		src []float32
-		dst *[]float32
-	}{{ev.Y, &out.Y}, {ev.Cb, &out.Cb}, {ev.Cr, &out.Cr}} {
-		if c.src == nil {
-			continue
-		}
-		var p plane
-		resampleRect(plane{ev.W, ev.H, c.src}, r, w, h, &p, &sc)
-		*c.dst = p.p
-	}
-	return out
+// appendChunk appends a PNG chunk: length, type, data, CRC of type and data.
+func appendChunk(dst []byte, typ string, data []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(data)))
+	start := len(dst)
+	dst = append(dst, typ...)
+	dst = append(dst, data...)
+	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
+}
+
+// appendWriter is an io.Writer appending to a byte slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // bilinear samples the heat grid at continuous grid coordinates (pixel centres at
@@ -188,24 +269,6 @@ func bilinear(h Heat, x, y float64) float64 {
 	a := float64(h.V[y0*h.W+x0])*(1-fx) + float64(h.V[y0*h.W+x1])*fx
 	b := float64(h.V[y1*h.W+x0])*(1-fx) + float64(h.V[y1*h.W+x1])*fx
 	return a*(1-fy) + b*fy
-}
-
-// strokeRect draws a rectangle outline of the given thickness inside [x0,x1)×[y0,y1),
-// clipped to the image.
-func strokeRect(img *image.RGBA, x0, y0, x1, y1, thick int, c color.RGBA) {
-	fill := func(ax, ay, bx, by int) {
-		r := image.Rect(ax, ay, bx, by).Intersect(img.Rect)
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			for x := r.Min.X; x < r.Max.X; x++ {
-				o := img.PixOffset(x, y)
-				img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = c.R, c.G, c.B, 255
-			}
-		}
-	}
-	fill(x0, y0, x1, y0+thick)
-	fill(x0, y1-thick, x1, y1)
-	fill(x0, y0, x0+thick, y1)
-	fill(x1-thick, y0, x1, y1)
 }
 
 func clampByte(v float64) uint8 {
