@@ -21,26 +21,51 @@ func newPlane(w, h int) plane { return plane{w: w, h: h, p: make([]float32, w*h)
 func downsample2(src plane) plane {
 	w, h := (src.w+1)/2, (src.h+1)/2
 	dst := newPlane(w, h)
-	pairs := src.w / 2 // output pixels with two source columns
 	for y := 0; y < h; y++ {
-		r0 := src.p[2*y*src.w : 2*y*src.w+src.w]
-		r1 := r0
-		if 2*y+1 < src.h {
-			r1 = src.p[(2*y+1)*src.w : (2*y+1)*src.w+src.w]
-		}
-		out := dst.p[y*w : y*w+w]
-		for x := 0; x < pairs; x++ {
-			a, b := r0[2*x:2*x+2], r1[2*x:2*x+2]
-			out[x] = 0.25 * (a[0] + a[1] + b[0] + b[1])
-		}
-		if pairs < w { // odd width: the last column averaged with itself
-			out[w-1] = 0.5 * (r0[src.w-1] + r1[src.w-1])
-		}
+		halveRows(dst.p[y*w:(y+1)*w], src, y)
 	}
 	return dst
 }
 
-// pyramid is a plane and its successive 2× reductions, down to a few pixels.
+// downsample4 is downsample2(downsample2(src)), value for value, without the intermediate
+// plane: the two half-resolution rows each output row needs are made in a scratch pair.
+func downsample4(src plane) plane {
+	hw, hh := (src.w+1)/2, (src.h+1)/2
+	w, h := (hw+1)/2, (hh+1)/2
+	dst := newPlane(w, h)
+	half := plane{hw, 2, make([]float32, 2*hw)}
+	for y := 0; y < h; y++ {
+		halveRows(half.p[:hw], src, 2*y)
+		half.h = 1
+		if 2*y+1 < hh {
+			halveRows(half.p[hw:], src, 2*y+1)
+			half.h = 2
+		}
+		halveRows(dst.p[y*w:(y+1)*w], half, 0)
+	}
+	return dst
+}
+
+// halveRows writes row y of downsample2(src) to out.
+func halveRows(out []float32, src plane, y int) {
+	r0 := src.p[2*y*src.w : 2*y*src.w+src.w]
+	r1 := r0
+	if 2*y+1 < src.h {
+		r1 = src.p[(2*y+1)*src.w : (2*y+1)*src.w+src.w]
+	}
+	pairs := src.w / 2 // output pixels with two source columns
+	for x := 0; x < pairs; x++ {
+		a, b := r0[2*x:2*x+2], r1[2*x:2*x+2]
+		out[x] = 0.25 * (a[0] + a[1] + b[0] + b[1])
+	}
+	if pairs < len(out) { // odd width: the last column averaged with itself
+		out[len(out)-1] = 0.5 * (r0[src.w-1] + r1[src.w-1])
+	}
+}
+
+// pyramid is a plane and its successive 2× reductions, down to a few pixels. Level 1 is
+// made only when a resample reads it (level 2 comes straight from level 0): matching reads
+// it only for close-ups, and it is the largest level after the raster itself.
 type pyramid []plane
 
 // minPyramidSide is where a pyramid stops: coarser levels carry no usable structure.
@@ -53,8 +78,24 @@ func buildPyramid(base plane) pyramid {
 		if min(top.w, top.h) < 2*minPyramidSide {
 			return pyr
 		}
-		pyr = append(pyr, downsample2(top))
+		switch len(pyr) {
+		case 1: // level 1, left to level() to fill in
+			pyr = append(pyr, plane{w: (top.w + 1) / 2, h: (top.h + 1) / 2})
+		case 2:
+			pyr = append(pyr, downsample4(base))
+		default:
+			pyr = append(pyr, downsample2(top))
+		}
 	}
+}
+
+// level returns level k, making it first if it was left out. The pyramid's storage is
+// shared by its copies, so it is made once per pyramid (which one goroutine uses).
+func (pyr pyramid) level(k int) plane {
+	if k > 0 && pyr[k].p == nil {
+		pyr[k] = downsample2(pyr[k-1])
+	}
+	return pyr[k]
 }
 
 // levelFor returns the coarsest level whose pixels are no larger than step level-0 pixels,
@@ -313,5 +354,5 @@ func sampleTransformed(pyr pyramid, t Transform, r rect, n, m int, dst *plane, s
 	k := pyr.levelFor(step)
 	f := 1 / float64(int(1)<<k)
 	lr := rect{sr.x0 * f, sr.y0 * f, sr.x1 * f, sr.y1 * f}
-	resampleTransformed(pyr[k], lr, sn, sm, t, dst, sc)
+	resampleTransformed(pyr.level(k), lr, sn, sm, t, dst, sc)
 }

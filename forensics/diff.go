@@ -109,13 +109,17 @@ func applyCurve(p []float32, lut *[256]float32, dst []float32) {
 	}
 }
 
-// minMaxR returns the (2r+1)² minimum and maximum of p (edges replicated), separably:
-// a horizontal pass into tmpLo/tmpHi, then a vertical pass over whole rows.
-func minMaxR(p plane, r int, lo, hi, tmpLo, tmpHi []float32) {
+// minMaxR returns the (2r+1)² minimum and maximum of p (edges replicated), separably: a
+// horizontal pass per row into a ring of the 2r+1 rows a vertical pass reads, then the
+// vertical pass over whole rows.
+func minMaxR(p plane, r int, lo, hi []float32) {
 	w, h := p.w, p.h
-	for y := 0; y < h; y++ {
+	span := 2*r + 1
+	ring := make([]float32, 2*span*w)
+	tmpLo, tmpHi := ring[:span*w], ring[span*w:]
+	horizontal := func(y int) {
 		row := p.p[y*w : (y+1)*w]
-		tl, th := tmpLo[y*w:(y+1)*w], tmpHi[y*w:(y+1)*w]
+		tl, th := tmpLo[y%span*w:(y%span+1)*w], tmpHi[y%span*w:(y%span+1)*w]
 		if r == 1 && w >= 3 {
 			tl[0], th[0] = min(row[0], row[1]), max(row[0], row[1])
 			for x := 1; x < w-1; x++ {
@@ -123,7 +127,7 @@ func minMaxR(p plane, r int, lo, hi, tmpLo, tmpHi []float32) {
 				tl[x], th[x] = min(a, b, c), max(a, b, c)
 			}
 			tl[w-1], th[w-1] = min(row[w-2], row[w-1]), max(row[w-2], row[w-1])
-			continue
+			return
 		}
 		for x := range row {
 			a := row[max(x-r, 0):min(x+r+1, w)]
@@ -134,15 +138,21 @@ func minMaxR(p plane, r int, lo, hi, tmpLo, tmpHi []float32) {
 			tl[x], th[x] = l, u
 		}
 	}
+	next := 0 // the first row not yet through the horizontal pass
 	for y := 0; y < h; y++ {
+		// Rows y-r..y+r are in the ring: row k sits in slot k mod span until row k+span,
+		// which only rows past y+r need.
+		for ; next <= min(y+r, h-1); next++ {
+			horizontal(next)
+		}
 		l, u := lo[y*w:(y+1)*w], hi[y*w:(y+1)*w]
-		copy(l, tmpLo[y*w:(y+1)*w])
-		copy(u, tmpHi[y*w:(y+1)*w])
+		copy(l, tmpLo[y%span*w:(y%span+1)*w])
+		copy(u, tmpHi[y%span*w:(y%span+1)*w])
 		for k := max(y-r, 0); k <= min(y+r, h-1); k++ {
 			if k == y {
 				continue
 			}
-			sl, su := tmpLo[k*w:(k+1)*w], tmpHi[k*w:(k+1)*w]
+			sl, su := tmpLo[k%span*w:(k%span+1)*w], tmpHi[k%span*w:(k%span+1)*w]
 			for x := range l {
 				l[x] = min(l[x], sl[x])
 				u[x] = max(u[x], su[x])

@@ -139,8 +139,8 @@ type editDiff struct {
 	compared float64
 	opts     LocalEditOptions
 	scratch  struct {
-		resid, lo, hi, tlo, thi, z []float32
-		bins                       []uint8
+		resid, lo, hi []float32
+		bins          []uint8
 	}
 }
 
@@ -209,7 +209,9 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	var ey, ry plane
 	shrinkEvidence(plane{ev.W, ev.H, ev.Y}, gw, gh, &ey, &sc)
 	sampleTransformed(pyramid{{ref.W, ref.H, ref.Y}}, t, crop, gw, gh, &ry, &sc)
-	my := newPlane(gw, gh) // the reference's luma as the evidence's global edit made it
+	// my is the reference's luma as the evidence's global edit made it, mapped in ry's
+	// place (each pixel is read before it is written).
+	my := ry
 	if ev.Cb == nil || ev.Cr == nil || ref.Cb == nil || ref.Cr == nil {
 		curve := toneCurve(ry.p, ey.p, d.valid)
 		applyCurve(ry.p, &curve, my.p)
@@ -228,7 +230,7 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	ec[0], rc[0] = downsample2(ey), downsample2(ry)
 	for c, p := range [2][2][]float32{{ev.Cb, ref.Cb}, {ev.Cr, ref.Cr}} {
 		if ev.W == 4*hw && ev.H == 4*hh {
-			ec[c+1] = downsample2(downsample2(plane{ev.W, ev.H, p[0]}))
+			ec[c+1] = downsample4(plane{ev.W, ev.H, p[0]})
 		} else {
 			resampleRect(plane{ev.W, ev.H, p[0]}, evRect, hw, hh, &ec[c+1], &sc)
 		}
@@ -244,9 +246,11 @@ func newEditDiff(ev, ref *Raster, m Match, opts LocalEditOptions) *editDiff {
 	// The global colour edit, learnt on the half grid, maps the reference's colours: luma
 	// on the full grid (with the chroma of its half-grid pixel), chroma on the half grid.
 	md := fitRGBModel([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{ec[0].p, ec[1].p, ec[2].p}, hvalid)
-	mc := [3]plane{newPlane(hw, hh), newPlane(hw, hh), newPlane(hw, hh)}
-	md.apply([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{mc[0].p, mc[1].p, mc[2].p})
+	// Luma first: it reads the reference's own chroma, which the chroma mapping then
+	// overwrites in place.
 	md.applyLuma(ry.p, rc[1].p, rc[2].p, gw, hw, my.p)
+	mc := rc
+	md.apply([3][]float32{rc[0].p, rc[1].p, rc[2].p}, [3][]float32{mc[0].p, mc[1].p, mc[2].p})
 
 	d.excess(0, ey, my, d.valid, lumaRadius, 1, lumaReach)
 	d.excess(1, ec[1], mc[1], hvalid, 1, 2, 1)
@@ -276,11 +280,12 @@ func (d *editDiff) excess(c int, e, mapped plane, valid []bool, radius, step int
 	n := len(e.p)
 	sc := &d.scratch
 	if cap(sc.resid) < n {
-		sc.resid, sc.lo, sc.hi, sc.tlo, sc.thi, sc.z = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		sc.resid, sc.lo, sc.hi = make([]float32, n), make([]float32, n), make([]float32, n)
 		sc.bins = make([]uint8, n)
 	}
-	resid, lo, hi, z, bins := sc.resid[:n], sc.lo[:n], sc.hi[:n], sc.z[:n], sc.bins[:n]
-	minMaxR(mapped, radius, lo, hi, sc.tlo[:n], sc.thi[:n])
+	// The z-scores take the residuals' place once their noise is measured.
+	resid, lo, hi, z, bins := sc.resid[:n], sc.lo[:n], sc.hi[:n], sc.resid[:n], sc.bins[:n]
+	minMaxR(mapped, radius, lo, hi)
 	for i, v := range e.p {
 		resid[i] = v - mapped.p[i]
 		bins[i] = activityBin(hi[i] - lo[i])
