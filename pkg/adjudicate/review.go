@@ -3,11 +3,12 @@ package adjudicate
 // The review queue: reviewers lease tasks, keep them with heartbeats and decide them. A
 // rejection at or above the four-eyes threshold waits for a second, different reviewer; the
 // buyer or the merchant may appeal a decision once, within the appeal window, to a reviewer
-// other than the one who decided.
+// who had no part in it.
 
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/refundguard/refundguard/pkg/claim"
@@ -20,7 +21,7 @@ func requireReviewer(p claim.Principal) error {
 
 // LeaseTask hands the reviewer its next task: the one it already holds (renewed), else the
 // first open task in queue order that it is not barred from (a second review of its own
-// rejection, an appeal of its own decision), or a task whose lease expired. ok is false when
+// rejection, an appeal of a claim it ruled on), or a task whose lease expired. ok is false when
 // the queue has nothing for it. Many reviewers may call it at once: none gets a task another
 // holds.
 func (s *Service) LeaseTask(ctx context.Context, p claim.Principal) (claim.ReviewTask, bool, error) {
@@ -151,8 +152,8 @@ func (s *Service) DecideTask(ctx context.Context, p claim.Principal, id string, 
 		if task.State != claim.TaskLeased || task.LeasedBy != p.Actor() {
 			return errNotYourLease()
 		}
-		if task.Kind == claim.TaskSecondReview && task.ExcludeReviewer == p.Actor() {
-			return claim.Errorf(claim.CodeForbidden, "the second review of a rejection must be done by another reviewer")
+		if slices.Contains(task.ExcludeReviewers, p.Actor()) {
+			return claim.Errorf(claim.CodeForbidden, "you took part in the decision this %s checks: another reviewer must decide it", task.Kind)
 		}
 		c, err := s.store.GetClaimForUpdate(ctx, task.ClaimID)
 		if err != nil {
@@ -187,7 +188,7 @@ func (s *Service) DecideTask(ctx context.Context, p claim.Principal, id string, 
 			if out, err = s.store.CreateDecision(ctx, dec); err != nil {
 				return err
 			}
-			second, err := s.createTask(ctx, c, claim.TaskSecondReview, task.Route, p.Actor(), out.ID)
+			second, err := s.createTask(ctx, c, claim.TaskSecondReview, task.Route, []string{p.Actor()}, out.ID)
 			if err != nil {
 				return err
 			}
@@ -254,7 +255,7 @@ func (s *Service) applyRuling(ctx context.Context, c claim.Claim, dec claim.Deci
 // Appeal lets the buyer or the merchant of a decided claim ask for another look, once,
 // within the appeal window, with a statement and optionally new photos. The claim becomes
 // appealed; once its new photos are analysed (at once without photos) it goes to review as
-// an appeal task that the reviewer who made the decision under appeal may not take.
+// an appeal task that no reviewer who ruled on the claim may take (see appealBars).
 func (s *Service) Appeal(ctx context.Context, p claim.Principal, claimID string, in AppealInput) (claim.Claim, error) {
 	if err := requireRole(p, claim.RoleBuyer, claim.RoleMerchant); err != nil {
 		return claim.Claim{}, err
@@ -340,27 +341,42 @@ func (s *Service) Appeal(ctx context.Context, p claim.Principal, claimID string,
 	return out, nil
 }
 
-// startAppealReview sends an appealed claim to review as an appeal task barred to the
-// reviewer whose decision is under appeal (nobody is barred when the rules decided).
+// startAppealReview sends an appealed claim to review as an appeal task barred to everyone
+// who ruled on the claim (appealBars; nobody is barred when only the rules decided).
 func (s *Service) startAppealReview(ctx context.Context, c claim.Claim) (claim.Claim, error) {
 	decisions, err := s.store.ListDecisions(ctx, c.ID)
 	if err != nil {
 		return claim.Claim{}, err
 	}
-	exclude := ""
-	if last := lastPersonDecision(decisions); last != nil {
-		exclude = last.DecidedBy
-	}
 	stored, err := s.move(ctx, c, claim.StatusInReview)
 	if err != nil {
 		return claim.Claim{}, err
 	}
-	task, err := s.createTask(ctx, stored, claim.TaskAppeal, claim.RouteReview, exclude, "")
+	task, err := s.createTask(ctx, stored, claim.TaskAppeal, claim.RouteReview, appealBars(decisions), "")
 	if err != nil {
 		return claim.Claim{}, err
 	}
 	return stored, s.audit(ctx, "system:appeals", "claim.appeal_queued", "claim", c.ID, map[string]any{"status": c.Status},
-		map[string]any{"status": stored.Status, "task_id": task.ID, "exclude_reviewer": exclude})
+		map[string]any{"status": stored.Status, "task_id": task.ID, "exclude_reviewers": task.ExcludeReviewers})
+}
+
+// appealBars lists the reviewers an appeal must not go to: every person who ruled on the
+// claim before the appeal, ordered by their latest ruling (the decider last). That is the
+// decider of the ruling under appeal and everyone else who took part in it: the proposer and
+// the confirmer of a four-eyes rejection, a proposer whose rejection was overturned, a
+// reviewer who asked for the photos the ruling was made on. An appeal is heard by someone
+// with no part in the claim so far, so it waits while only those reviewers ask for work.
+// A ruling on an appeal is final; were it ever appealable, its decider would have ruled on
+// the claim and be barred from that appeal too.
+func appealBars(decisions []claim.Decision) []string {
+	var bars []string
+	for _, d := range decisions {
+		if d.DecidedBy == claim.DecidedByRules || d.Outcome == "" {
+			continue
+		}
+		bars = append(slices.DeleteFunc(bars, func(r string) bool { return r == d.DecidedBy }), d.DecidedBy)
+	}
+	return bars
 }
 
 // indexEvidence adds newly stored photos to the duplicate index (after their commit).

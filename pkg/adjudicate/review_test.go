@@ -26,7 +26,11 @@ import (
 	"github.com/refundguard/refundguard/rules"
 )
 
-var reviewer2 = claim.Principal{KeyID: "k-r2", Role: claim.RoleReviewer, Subject: "bob"}
+var (
+	reviewer2 = claim.Principal{KeyID: "k-r2", Role: claim.RoleReviewer, Subject: "bob"}
+	reviewer3 = claim.Principal{KeyID: "k-r3", Role: claim.RoleReviewer, Subject: "carol"}
+	reviewer4 = claim.Principal{KeyID: "k-r4", Role: claim.RoleReviewer, Subject: "dave"}
+)
 
 // scriptedAnalyzer is the real analyzer plus the findings a test names for a photo (by its
 // bytes' sha256): what the forensics engine reports on real photos (it is tested on those
@@ -354,7 +358,8 @@ func TestFourEyesAndAppeals(t *testing.T) {
 		t.Fatalf("buyer record %+v %v", rec, err)
 	}
 
-	// The buyer appeals; the appeal goes to neither... to anyone but the confirming reviewer.
+	// The buyer appeals: neither the reviewer who proposed the rejection nor the one who
+	// confirmed it may hear the appeal; a third reviewer does.
 	if _, err := h.svc.Appeal(ctx, buyer2, c.ID, adjudicate.AppealInput{Statement: "x"}); claim.ErrorCode(err) != claim.CodeNotFound {
 		t.Fatalf("a stranger's appeal: %v", err)
 	}
@@ -362,15 +367,18 @@ func TestFourEyesAndAppeals(t *testing.T) {
 	if err != nil || appealed.Status != claim.StatusInReview {
 		t.Fatalf("appeal: %+v %v", appealed, err)
 	}
-	if _, ok, _ := h.svc.LeaseTask(ctx, reviewer2); ok {
-		t.Fatal("the reviewer whose decision is appealed got the appeal")
+	if _, ok, _ := h.svc.LeaseTask(ctx, reviewer); ok {
+		t.Fatal("the reviewer who proposed the rejection got its appeal")
 	}
-	at, ok, err := h.svc.LeaseTask(ctx, reviewer)
-	if err != nil || !ok || at.Kind != claim.TaskAppeal || at.ExcludeReviewer != reviewer2.Actor() {
+	if _, ok, _ := h.svc.LeaseTask(ctx, reviewer2); ok {
+		t.Fatal("the reviewer who confirmed the rejection got its appeal")
+	}
+	at, ok, err := h.svc.LeaseTask(ctx, reviewer3)
+	if err != nil || !ok || at.Kind != claim.TaskAppeal || !slices.Equal(at.ExcludeReviewers, []string{reviewer.Actor(), reviewer2.Actor()}) {
 		t.Fatalf("appeal task %+v %v %v", at, ok, err)
 	}
 	amount := int64(150000)
-	if _, err := h.svc.DecideTask(ctx, reviewer, at.ID, adjudicate.DecisionInput{Outcome: claim.OutcomePartial, Amount: &amount}); err != nil {
+	if _, err := h.svc.DecideTask(ctx, reviewer3, at.ID, adjudicate.DecisionInput{Outcome: claim.OutcomePartial, Amount: &amount}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = h.store.GetClaim(ctx, c.ID)
@@ -379,6 +387,176 @@ func TestFourEyesAndAppeals(t *testing.T) {
 	}
 	if _, err := h.svc.Appeal(ctx, merchant1, c.ID, adjudicate.AppealInput{Statement: "again"}); claim.ErrorCode(err) != claim.CodeConflict {
 		t.Fatalf("a second appeal: %v", err)
+	}
+}
+
+// in returns the harness reporting to t, for use inside a subtest.
+func (h *harness) in(t *testing.T) *harness {
+	c := *h
+	c.t = t
+	return &c
+}
+
+// TestAppealGoesToAReviewerWithNoPartInTheDecision: an appeal is barred to everyone who
+// took part in the decision under appeal, on SQLite and PostgreSQL; it waits while only they
+// ask for work, and the second review of the appeal's own rejection bars them too.
+func TestAppealGoesToAReviewerWithNoPartInTheDecision(t *testing.T) {
+	type ruling struct {
+		by      claim.Principal
+		outcome claim.Outcome
+	}
+	cases := []struct {
+		name      string
+		amount    int64
+		rulings   []ruling // before the appeal, each on the next task its reviewer leases
+		appellant claim.Principal
+		barred    []claim.Principal // from the appeal, in the order the task lists them
+		hearer    claim.Principal   // who gets the appeal
+		ruling    claim.Outcome     // the hearer's ruling
+		// For a rejection at or above the four-eyes threshold: who may not do its second
+		// review (dave does it).
+		secondBarred []claim.Principal
+	}{
+		{name: "a four-eyes rejection: its proposer and its confirmer", amount: 300000,
+			rulings:   []ruling{{reviewer, claim.OutcomeReject}, {reviewer2, claim.OutcomeReject}},
+			appellant: buyer1, barred: []claim.Principal{reviewer, reviewer2}, hearer: reviewer3, ruling: claim.OutcomeReject,
+			secondBarred: []claim.Principal{reviewer, reviewer2, reviewer3}},
+		{name: "an overturned rejection: its proposer and the reviewer who overturned it", amount: 300000,
+			rulings:   []ruling{{reviewer, claim.OutcomeReject}, {reviewer2, claim.OutcomeApprove}},
+			appellant: merchant1, barred: []claim.Principal{reviewer, reviewer2}, hearer: reviewer3, ruling: claim.OutcomePartial},
+		{name: "a small rejection: its one reviewer", amount: 9900,
+			rulings:   []ruling{{reviewer, claim.OutcomeReject}},
+			appellant: buyer1, barred: []claim.Principal{reviewer}, hearer: reviewer2, ruling: claim.OutcomeApprove},
+	}
+	decide := func(t *testing.T, h *harness, p claim.Principal, claimID string, kind claim.TaskKind, outcome claim.Outcome) claim.Decision {
+		t.Helper()
+		task, ok, err := h.svc.LeaseTask(context.Background(), p)
+		if err != nil || !ok || task.ClaimID != claimID || task.Kind != kind {
+			t.Fatalf("%s leased %+v %v %v, want the %s task of %s", p.Actor(), task, ok, err, kind, claimID)
+		}
+		in := adjudicate.DecisionInput{Outcome: outcome}
+		switch outcome {
+		case claim.OutcomeReject:
+			in.ReasonCode = claim.ReasonOther
+		case claim.OutcomePartial:
+			amount := int64(5000)
+			in.Amount = &amount
+		}
+		d, err := h.svc.DecideTask(context.Background(), p, task.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	actors := func(ps []claim.Principal) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = p.Actor()
+		}
+		return out
+	}
+	eachDialect(t, func(t *testing.T, h *harness) {
+		h.runWorkers(adjudicate.WorkerOptions{Workers: 1})
+		ctx := context.Background()
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				h := h.in(t)
+				c := reviewClaim(t, h, buyer1, fmt.Sprintf("T-appeal-%d", i), tc.amount, 40+i)
+				kind := claim.TaskReview
+				for _, r := range tc.rulings {
+					if d := decide(t, h, r.by, c.ID, kind, r.outcome); d.Pending {
+						kind = claim.TaskSecondReview
+					}
+				}
+				if _, err := h.svc.Appeal(ctx, tc.appellant, c.ID, adjudicate.AppealInput{Statement: "look again"}); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range tc.barred {
+					if got, ok, err := h.svc.LeaseTask(ctx, p); err != nil || ok {
+						t.Fatalf("%s, who took part in the decision, leased %+v (%v)", p.Actor(), got, err)
+					}
+				}
+				// Only barred reviewers have asked: the appeal waits, open, for someone else.
+				queued, err := h.store.ClaimTasks(ctx, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				appeal := queued[len(queued)-1]
+				if appeal.Kind != claim.TaskAppeal || appeal.State != claim.TaskOpen || !slices.Equal(appeal.ExcludeReviewers, actors(tc.barred)) {
+					t.Fatalf("the appeal task %+v, want open and barred to %v", appeal, actors(tc.barred))
+				}
+				if d := decide(t, h, tc.hearer, c.ID, claim.TaskAppeal, tc.ruling); d.Pending {
+					for _, p := range tc.secondBarred {
+						if got, ok, err := h.svc.LeaseTask(ctx, p); err != nil || ok {
+							t.Fatalf("%s leased %+v (%v), the second review of the appeal's rejection", p.Actor(), got, err)
+						}
+					}
+					second, ok, err := h.svc.LeaseTask(ctx, reviewer4)
+					if err != nil || !ok || second.Kind != claim.TaskSecondReview || !slices.Equal(second.ExcludeReviewers, actors(tc.secondBarred)) {
+						t.Fatalf("second review of the appeal %+v %v %v, want barred to %v", second, ok, err, actors(tc.secondBarred))
+					}
+					if _, err := h.svc.DecideTask(ctx, reviewer4, second.ID, adjudicate.DecisionInput{Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonOther}); err != nil {
+						t.Fatal(err)
+					}
+				} else if tc.secondBarred != nil {
+					t.Fatalf("the appeal's %s was final at once, want a pending rejection", tc.ruling)
+				}
+				got, _ := h.store.GetClaim(ctx, c.ID)
+				if !got.Status.Final() || got.AppealDeadline != nil {
+					t.Fatalf("after the appeal the claim is %+v, want a final ruling", got)
+				}
+			})
+		}
+	})
+}
+
+// TestAppealWindow: an appeal is accepted until the window (15 days) after the ruling ends
+// and refused as a conflict after it, leaving the claim as it was.
+func TestAppealWindow(t *testing.T) {
+	h := newHarness(t)
+	h.runWorkers(adjudicate.WorkerOptions{Workers: 1})
+	ctx := context.Background()
+	const window = 15 * 24 * time.Hour
+	for i, tc := range []struct {
+		name  string
+		after time.Duration // from the ruling to the appeal
+		want  claim.Code    // "" for accepted
+	}{
+		{"a second before the window closes", window - time.Second, ""},
+		{"a second after the window closed", window + time.Second, claim.CodeConflict},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := h.in(t)
+			c := reviewClaim(t, h, buyer1, fmt.Sprintf("T-window-%d", i), 9900, 60+i)
+			task, ok, err := h.svc.LeaseTask(ctx, reviewer)
+			if err != nil || !ok || task.ClaimID != c.ID {
+				t.Fatalf("lease %+v %v %v", task, ok, err)
+			}
+			if _, err := h.svc.DecideTask(ctx, reviewer, task.ID, adjudicate.DecisionInput{Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonDamageNotShown}); err != nil {
+				t.Fatal(err)
+			}
+			decided, _ := h.store.GetClaim(ctx, c.ID)
+			if decided.AppealDeadline == nil || !decided.AppealDeadline.Equal(h.clock.Now().Add(window)) {
+				t.Fatalf("appeal deadline %v, want 15 days from the ruling", decided.AppealDeadline)
+			}
+			h.clock.Advance(tc.after)
+			got, err := h.svc.Appeal(ctx, buyer1, c.ID, adjudicate.AppealInput{Statement: "the crack is real"})
+			if tc.want == "" {
+				if err != nil || got.Status != claim.StatusInReview {
+					t.Fatalf("appeal inside the window: %+v %v", got, err)
+				}
+				return
+			}
+			if claim.ErrorCode(err) != tc.want || !strings.Contains(err.Error(), "appeal window closed") {
+				t.Fatalf("appeal after the window: %v, want %s", err, tc.want)
+			}
+			if after, _ := h.store.GetClaim(ctx, c.ID); after.Status != claim.StatusRejected {
+				t.Fatalf("a refused appeal moved the claim to %s", after.Status)
+			}
+			if appeals, _ := h.store.ListAppeals(ctx, c.ID); len(appeals) != 0 {
+				t.Fatalf("a refused appeal was stored: %+v", appeals)
+			}
+		})
 	}
 }
 

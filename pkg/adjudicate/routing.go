@@ -8,6 +8,7 @@ package adjudicate
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -280,7 +281,7 @@ func (s *Service) applyRouting(ctx context.Context, c claim.Claim, r routing, ac
 		after["note"] = r.note
 	}
 	if r.route.Severity() >= claim.RouteReview.Severity() {
-		task, err := s.createTask(ctx, stored, claim.TaskReview, r.route, "", "")
+		task, err := s.createTask(ctx, stored, claim.TaskReview, r.route, nil, "")
 		if err != nil {
 			return claim.Claim{}, err
 		}
@@ -321,15 +322,29 @@ func lastPersonDecision(ds []claim.Decision) *claim.Decision {
 }
 
 // createTask queues a review task for the claim, prioritised by route, amount and risk,
-// with a deadline from the review SLA.
-func (s *Service) createTask(ctx context.Context, c claim.Claim, kind claim.TaskKind, route claim.Route, exclude, decisionID string) (claim.ReviewTask, error) {
+// with a deadline from the review SLA, barred to the reviewers in exclude. Once the claim
+// has an appeal task, every later task of the claim also bars whoever that task bars: the
+// appeal is heard to its end (a second review of its rejection, a review of the photos its
+// reviewer asked for) by reviewers who had no part in the decision under appeal.
+func (s *Service) createTask(ctx context.Context, c claim.Claim, kind claim.TaskKind, route claim.Route, exclude []string, decisionID string) (claim.ReviewTask, error) {
 	now := s.now()
 	sla := s.review.ReviewSLA
 	if route == claim.RouteReviewPriority {
 		sla /= 2
 	}
+	if kind != claim.TaskAppeal {
+		tasks, err := s.store.ClaimTasks(ctx, c.ID)
+		if err != nil {
+			return claim.ReviewTask{}, err
+		}
+		for _, t := range tasks {
+			if t.Kind == claim.TaskAppeal {
+				exclude = append(slices.Clone(t.ExcludeReviewers), exclude...)
+			}
+		}
+	}
 	return s.store.CreateTask(ctx, claim.ReviewTask{ClaimID: c.ID, Kind: kind, State: claim.TaskOpen,
-		Priority: s.priority(route, c.Amount), Route: route, Risk: c.Risk, ExcludeReviewer: exclude,
+		Priority: s.priority(route, c.Amount), Route: route, Risk: c.Risk, ExcludeReviewers: exclude,
 		Deadline: timePtr(now.Add(sla)), DecisionID: decisionID, CreatedAt: now})
 }
 
@@ -438,7 +453,7 @@ func (s *Service) sendToReview(ctx context.Context, c claim.Claim, why, actor st
 	if err != nil {
 		return claim.Claim{}, err
 	}
-	task, err := s.createTask(ctx, stored, claim.TaskReview, claim.RouteReview, "", "")
+	task, err := s.createTask(ctx, stored, claim.TaskReview, claim.RouteReview, nil, "")
 	if err != nil {
 		return claim.Claim{}, err
 	}

@@ -328,24 +328,29 @@ const (
 
 // ReviewTask is a unit of reviewer work.
 type ReviewTask struct {
-	ID              string
-	ClaimID         string
-	Kind            TaskKind
-	State           TaskState
-	Priority        int
-	Route           Route
-	LeasedBy        string
-	LeaseExpiresAt  *time.Time
-	ExcludeReviewer string // must not go to this reviewer (four eyes, appeals)
-	Deadline        *time.Time
-	CreatedAt       time.Time
-	CompletedAt     *time.Time
+	ID             string
+	ClaimID        string
+	Kind           TaskKind
+	State          TaskState
+	Priority       int
+	Route          Route
+	LeasedBy       string
+	LeaseExpiresAt *time.Time
+	Deadline       *time.Time
+	CreatedAt      time.Time
+	CompletedAt    *time.Time
 
 	// Risk is the claim's risk when the task was made; the queue orders by it after
 	// priority and deadline.
 	Risk int
 	// DecisionID is, for a second review, the pending rejection to confirm or overturn.
 	DecisionID string
+	// ExcludeReviewers may never lease or decide the task, in the order they were barred
+	// (the most recent decider last): for a second review, the reviewer whose rejection it
+	// checks; for an appeal, everyone who ruled on the claim before it was appealed. Every
+	// later task of an appealed claim (a second review of the appeal's rejection, a review
+	// of photos the appeal's reviewer asked for) bars them too.
+	ExcludeReviewers []string
 }
 
 // RuleSetVersion is a rule set stored in the database: the YAML as uploaded, its content

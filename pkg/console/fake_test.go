@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -114,7 +115,7 @@ func (f *fakeService) LeaseTask(_ context.Context, p claim.Principal) (claim.Rev
 	open := []*claim.ReviewTask{}
 	for _, t := range f.tasks {
 		expired := t.State == claim.TaskLeased && t.LeaseExpiresAt != nil && t.LeaseExpiresAt.Before(now)
-		if (t.State == claim.TaskOpen || expired) && t.ExcludeReviewer != p.Actor() {
+		if (t.State == claim.TaskOpen || expired) && !slices.Contains(t.ExcludeReviewers, p.Actor()) {
 			open = append(open, t)
 		}
 	}
@@ -213,7 +214,7 @@ func (f *fakeService) DecideTask(_ context.Context, p claim.Principal, id string
 	case in.Outcome == claim.OutcomeReject && t.Kind != claim.TaskSecondReview && d.Claim.Amount.Value >= fourEyesThreshold:
 		f.tasks = append(f.tasks, &claim.ReviewTask{
 			ID: t.ID + "-2", ClaimID: t.ClaimID, Kind: claim.TaskSecondReview, State: claim.TaskOpen,
-			Priority: t.Priority + 1, Route: t.Route, ExcludeReviewer: p.Actor(), Deadline: t.Deadline, CreatedAt: now,
+			Priority: t.Priority + 1, Route: t.Route, ExcludeReviewers: []string{p.Actor()}, Deadline: t.Deadline, CreatedAt: now,
 		})
 	case in.Outcome == claim.OutcomeReject:
 		d.Claim.Status = claim.StatusRejected

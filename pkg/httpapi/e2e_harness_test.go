@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +48,14 @@ type liveAPI struct {
 	logs    *syncBuffer
 	keys    map[string]string // party name -> bearer secret
 	keyIDs  map[string]string // party name -> key id
+	clock   *liveClock
 }
+
+// liveClock is the service's clock: the wall clock plus however far a test advanced it.
+type liveClock struct{ offset atomic.Int64 }
+
+func (c *liveClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *liveClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // as returns l reporting to t, for use inside a subtest (FailNow must not reach the parent).
 func (l *liveAPI) as(t *testing.T) *liveAPI {
@@ -99,7 +107,8 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	// Wrapped as serve.go wraps it: the service's own log lines carry the request id.
 	logger := slog.New(LogRequestIDs(slog.NewJSONHandler(logs, nil)))
 
-	st, err := store.Open(ctx, store.Config{DSN: filepath.Join(dir, "refundguard.db"), Logger: logger})
+	clock := &liveClock{}
+	st, err := store.Open(ctx, store.Config{DSN: filepath.Join(dir, "refundguard.db"), Clock: clock.Now, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +120,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	reg := NewRegistry()
 	svc, err := adjudicate.New(adjudicate.Config{
 		Store: st, Blobs: blobs, Analyzer: forensics.NewAnalyzer(forensics.AnalyzerOptions{}),
-		Logger: logger, Observer: NewAnalysisMetrics(reg),
+		Clock: clock.Now, Logger: logger, Observer: NewAnalysisMetrics(reg),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +142,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 		}
 	})
 
-	l := &liveAPI{t: t, srv: srv, svc: svc, store: st, blobDir: blobDir, logs: logs, keys: map[string]string{}, keyIDs: map[string]string{}}
+	l := &liveAPI{t: t, srv: srv, svc: svc, store: st, blobDir: blobDir, logs: logs, keys: map[string]string{}, keyIDs: map[string]string{}, clock: clock}
 	// The first admin key is made the way `refundguard keys create` makes it: as an admin
 	// principal acting on the local machine. Every other key goes through POST /v1/keys.
 	bootstrap := claim.Principal{KeyID: "local", Role: claim.RoleAdmin, Subject: "bootstrap"}

@@ -28,26 +28,31 @@ type ruleSetRequest struct {
 // taskDTO is a review task. task_id names it (the issue's contract); the claim it is about
 // is claim_id.
 type taskDTO struct {
-	TaskID          string          `json:"task_id"`
-	ClaimID         string          `json:"claim_id"`
-	Kind            claim.TaskKind  `json:"kind"`
-	State           claim.TaskState `json:"state"`
-	Route           claim.Route     `json:"route"`
-	Priority        int             `json:"priority"`
-	Risk            int             `json:"risk"`
-	LeasedBy        string          `json:"leased_by"`
-	LeaseExpiresAt  *time.Time      `json:"lease_expires_at"`
-	ExcludeReviewer string          `json:"exclude_reviewer"`
-	DecisionID      string          `json:"decision_id"`
-	Deadline        *time.Time      `json:"deadline"`
-	CreatedAt       time.Time       `json:"created_at"`
-	CompletedAt     *time.Time      `json:"completed_at"`
+	TaskID           string          `json:"task_id"`
+	ClaimID          string          `json:"claim_id"`
+	Kind             claim.TaskKind  `json:"kind"`
+	State            claim.TaskState `json:"state"`
+	Route            claim.Route     `json:"route"`
+	Priority         int             `json:"priority"`
+	Risk             int             `json:"risk"`
+	LeasedBy         string          `json:"leased_by"`
+	LeaseExpiresAt   *time.Time      `json:"lease_expires_at"`
+	ExcludeReviewers []string        `json:"exclude_reviewers"`
+	ExcludeReviewer  string          `json:"exclude_reviewer"` // deprecated: the last of ExcludeReviewers
+	DecisionID       string          `json:"decision_id"`
+	Deadline         *time.Time      `json:"deadline"`
+	CreatedAt        time.Time       `json:"created_at"`
+	CompletedAt      *time.Time      `json:"completed_at"`
 }
 
 func toTask(t claim.ReviewTask) taskDTO {
-	return taskDTO{TaskID: t.ID, ClaimID: t.ClaimID, Kind: t.Kind, State: t.State, Route: t.Route, Priority: t.Priority,
-		Risk: t.Risk, LeasedBy: t.LeasedBy, LeaseExpiresAt: t.LeaseExpiresAt, ExcludeReviewer: t.ExcludeReviewer,
+	out := taskDTO{TaskID: t.ID, ClaimID: t.ClaimID, Kind: t.Kind, State: t.State, Route: t.Route, Priority: t.Priority,
+		Risk: t.Risk, LeasedBy: t.LeasedBy, LeaseExpiresAt: t.LeaseExpiresAt, ExcludeReviewers: []string{},
 		DecisionID: t.DecisionID, Deadline: t.Deadline, CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt}
+	if n := len(t.ExcludeReviewers); n > 0 {
+		out.ExcludeReviewers, out.ExcludeReviewer = t.ExcludeReviewers, t.ExcludeReviewers[n-1]
+	}
+	return out
 }
 
 // taskRowDTO is a task in the queue listing, with its claim's summary.

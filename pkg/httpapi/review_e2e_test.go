@@ -3,6 +3,7 @@ package httpapi
 import (
 	"archive/zip"
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,9 +105,11 @@ func (r ruleSetDTO) YAMLText() string {
 // each answer against the OpenAPI schemas.
 func TestReviewWalkthrough(t *testing.T) {
 	live := startLiveAPI(t)
-	var k keyDTO
-	live.mustJSON(live.call("admin", "POST", "/v1/keys", jsonBody(map[string]string{"role": "reviewer", "subject": "bob"})), 201, &k)
-	live.keys["bob"] = k.Secret
+	for _, name := range []string{"bob", "carol"} {
+		var k keyDTO
+		live.mustJSON(live.call("admin", "POST", "/v1/keys", jsonBody(map[string]string{"role": "reviewer", "subject": name})), 201, &k)
+		live.keys[name] = k.Secret
+	}
 	claimID := live.inReview("VASE-2", 350000, 4)
 
 	var staffView staffClaimJSON
@@ -144,7 +147,8 @@ func TestReviewWalkthrough(t *testing.T) {
 	}
 	var second taskDTO
 	live.mustJSON(live.call("bob", "POST", "/v1/review/lease", body{}), 200, &second)
-	if second.Kind != claim.TaskSecondReview || second.DecisionID != first.ID || second.ExcludeReviewer != "reviewer:alice" {
+	if second.Kind != claim.TaskSecondReview || second.DecisionID != first.ID ||
+		!slices.Equal(second.ExcludeReviewers, []string{"reviewer:alice"}) || second.ExcludeReviewer != "reviewer:alice" {
 		t.Fatalf("second review %+v", second)
 	}
 	live.mustJSON(live.call("bob", "POST", "/v1/review/tasks/"+second.TaskID+"/decision",
@@ -165,20 +169,31 @@ func TestReviewWalkthrough(t *testing.T) {
 	r = live.call("buyer", "POST", "/v1/claims/"+claimID+"/appeal", formBody(t, field("statement", "the crack is real"), photo("new.png", synthPhoto(t, 9))))
 	checkResponseSchema(t, "POST", "/v1/claims/{id}/appeal", r.StatusCode, r.data)
 	live.mustJSON(r, 201, nil)
-	var appealTask taskDTO
 	// The appeal is queued once its new photo is analysed.
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		r = live.call("reviewer", "POST", "/v1/review/lease", body{})
-		if r.StatusCode == 200 || time.Since(start) > time.Minute {
-			break
+	var appeals taskList
+	for start := time.Now(); len(appeals.Tasks) == 0 && time.Since(start) < time.Minute; time.Sleep(50 * time.Millisecond) {
+		r = live.call("reviewer", "GET", "/v1/review/tasks?kind=appeal", body{})
+		checkResponseSchema(t, "GET", "/v1/review/tasks", r.StatusCode, r.data)
+		live.mustJSON(r, 200, &appeals)
+	}
+	if len(appeals.Tasks) != 1 {
+		t.Fatalf("the appeal was not queued: %+v", appeals)
+	}
+	// Neither the reviewer who proposed the rejection nor the one who confirmed it may hear
+	// the appeal: the queue has nothing for them, and a third reviewer gets it.
+	for _, who := range []string{"reviewer", "bob"} {
+		if r = live.call(who, "POST", "/v1/review/lease", body{}); r.StatusCode != 204 {
+			t.Fatalf("%s, who took part in the decision under appeal, leased: %d %s", who, r.StatusCode, r.data)
 		}
 	}
+	r = live.call("carol", "POST", "/v1/review/lease", body{})
+	checkResponseSchema(t, "POST", "/v1/review/lease", r.StatusCode, r.data)
+	var appealTask taskDTO
 	live.mustJSON(r, 200, &appealTask)
-	if appealTask.Kind != claim.TaskAppeal || appealTask.ExcludeReviewer != "reviewer:bob" {
+	if appealTask.TaskID != appeals.Tasks[0].TaskID || appealTask.Kind != claim.TaskAppeal ||
+		!slices.Equal(appealTask.ExcludeReviewers, []string{"reviewer:alice", "reviewer:bob"}) || appealTask.ExcludeReviewer != "reviewer:bob" {
 		t.Fatalf("appeal task %+v", appealTask)
 	}
-	r = live.call("reviewer", "GET", "/v1/review/tasks?kind=appeal", body{})
-	checkResponseSchema(t, "GET", "/v1/review/tasks", r.StatusCode, r.data)
 
 	r = live.call("merchant", "GET", "/v1/claims/"+claimID+"/case-file", body{})
 	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/zip" || !strings.Contains(r.Header.Get("Content-Disposition"), "case-"+claimID+".zip") {
@@ -216,5 +231,52 @@ func TestReviewWalkthrough(t *testing.T) {
 	live.mustJSON(r, 200, &rep)
 	if rep["records"].(float64) < 1 {
 		t.Fatalf("backtest %v", rep)
+	}
+}
+
+// TestAppealWindowOverHTTP: POST /v1/claims/{id}/appeal is accepted until the appeal window
+// (15 days from the ruling) ends and is a 409 conflict problem after it.
+func TestAppealWindowOverHTTP(t *testing.T) {
+	live := startLiveAPI(t)
+	const window = 15 * 24 * time.Hour
+	for i, tc := range []struct {
+		name   string
+		after  time.Duration // from the ruling to the appeal
+		status int
+	}{
+		{"a second before the window closes", window - time.Second, 201},
+		{"a second after the window closed", window + time.Second, 409},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			live := live.as(t)
+			claimID := live.inReview("VASE-W"+strconv.Itoa(i), 8000, 20+i)
+			var task taskDTO
+			live.mustJSON(live.call("reviewer", "POST", "/v1/review/lease", body{}), 200, &task)
+			if task.ClaimID != claimID {
+				t.Fatalf("leased %+v, want the task of %s", task, claimID)
+			}
+			live.mustJSON(live.call("reviewer", "POST", "/v1/review/tasks/"+task.TaskID+"/decision",
+				jsonBody(map[string]any{"outcome": "reject", "reason_code": "damage_not_shown"})), 200, nil)
+			var decided buyerClaim
+			live.mustJSON(live.call("buyer", "GET", "/v1/claims/"+claimID, body{}), 200, &decided)
+			if decided.AppealDeadline == nil {
+				t.Fatalf("no appeal deadline: %+v", decided)
+			}
+			live.clock.Advance(tc.after)
+			r := live.call("buyer", "POST", "/v1/claims/"+claimID+"/appeal", formBody(t, field("statement", "the crack is real")))
+			checkResponseSchema(t, "POST", "/v1/claims/{id}/appeal", r.StatusCode, r.data)
+			if tc.status == 201 {
+				live.mustJSON(r, 201, nil)
+				return
+			}
+			if p := live.problem(r, 409, claim.CodeConflict); !strings.Contains(p.Detail, "appeal window closed") {
+				t.Fatalf("refusal %+v", p)
+			}
+			var after buyerClaim
+			live.mustJSON(live.call("buyer", "GET", "/v1/claims/"+claimID, body{}), 200, &after)
+			if after.Status != claim.StatusRejected {
+				t.Fatalf("a refused appeal moved the claim to %s", after.Status)
+			}
+		})
 	}
 }

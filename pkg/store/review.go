@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -68,7 +69,8 @@ func (s *Store) DecisionsForClaims(ctx context.Context, claimIDs []string) (map[
 
 // ---- review tasks ----
 
-// CreateTask puts a task in the review queue. An empty ID is assigned; the state defaults to
+// CreateTask puts a task in the review queue, with its barred reviewers (ExcludeReviewers,
+// duplicates dropped), in one transaction. An empty ID is assigned; the state defaults to
 // open.
 func (s *Store) CreateTask(ctx context.Context, t claim.ReviewTask) (claim.ReviewTask, error) {
 	if t.ID == "" {
@@ -80,29 +82,88 @@ func (s *Store) CreateTask(ctx context.Context, t claim.ReviewTask) (claim.Revie
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = s.now()
 	}
-	row := taskToRow(t)
-	if err := s.write(ctx).Create(&row).Error; err != nil {
-		return claim.ReviewTask{}, s.translate(err, "review task")
+	var barred []string
+	for _, r := range t.ExcludeReviewers {
+		if r != "" && !slices.Contains(barred, r) {
+			barred = append(barred, r)
+		}
 	}
-	return taskFromRow(row), nil
+	t.ExcludeReviewers = barred
+	row := taskToRow(t)
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		db := s.write(ctx)
+		if err := db.Create(&row).Error; err != nil {
+			return s.translate(err, "review task")
+		}
+		if len(barred) == 0 {
+			return nil
+		}
+		xs := make([]taskExclusionRow, len(barred))
+		for i, r := range barred {
+			xs[i] = taskExclusionRow{TaskID: row.ID, Reviewer: r, Ordinal: int64(i)}
+		}
+		if err := db.Create(&xs).Error; err != nil {
+			return s.translate(err, "review task exclusions")
+		}
+		return nil
+	})
+	if err != nil {
+		return claim.ReviewTask{}, err
+	}
+	out := taskFromRow(row)
+	out.ExcludeReviewers = barred
+	return out, nil
 }
 
 // GetTask returns the task with id.
 func (s *Store) GetTask(ctx context.Context, id string) (claim.ReviewTask, error) {
-	return s.takeTask(s.read(ctx), "id = ?", id)
+	return s.takeTask(ctx, s.read(ctx), "id = ?", id)
 }
 
 // GetTaskForUpdate is GetTask that locks the task until the transaction in ctx ends.
 func (s *Store) GetTaskForUpdate(ctx context.Context, id string) (claim.ReviewTask, error) {
-	return s.takeTask(s.d.forUpdate(s.write(ctx)), "id = ?", id)
+	return s.takeTask(ctx, s.d.forUpdate(s.write(ctx)), "id = ?", id)
 }
 
-func (s *Store) takeTask(q *gorm.DB, where string, args ...any) (claim.ReviewTask, error) {
+func (s *Store) takeTask(ctx context.Context, q *gorm.DB, where string, args ...any) (claim.ReviewTask, error) {
 	var row taskRow
 	if err := q.Where(where, args...).Take(&row).Error; err != nil {
 		return claim.ReviewTask{}, s.translate(err, "review task")
 	}
-	return taskFromRow(row), nil
+	return s.taskWithBars(ctx, row)
+}
+
+// taskWithBars is tasksFromRows for one row.
+func (s *Store) taskWithBars(ctx context.Context, row taskRow) (claim.ReviewTask, error) {
+	tasks, err := s.tasksFromRows(ctx, []taskRow{row})
+	if err != nil {
+		return claim.ReviewTask{}, err
+	}
+	return tasks[0], nil
+}
+
+// tasksFromRows converts task rows and reads each task's barred reviewers. A task's bars are
+// written in the transaction that creates it and never change, so reading them in a
+// statement of their own sees exactly the bars of every task the first read saw.
+func (s *Store) tasksFromRows(ctx context.Context, rows []taskRow) ([]claim.ReviewTask, error) {
+	out := make([]claim.ReviewTask, len(rows))
+	at := make(map[string]int, len(rows))
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		out[i], at[r.ID], ids[i] = taskFromRow(r), i, r.ID
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	var xs []taskExclusionRow
+	if err := s.read(ctx).Where("task_id IN ?", ids).Order("task_id, ordinal").Find(&xs).Error; err != nil {
+		return nil, s.translate(err, "review task exclusions")
+	}
+	for _, x := range xs {
+		i := at[x.TaskID]
+		out[i].ExcludeReviewers = append(out[i].ExcludeReviewers, x.Reviewer)
+	}
+	return out, nil
 }
 
 // queueOrder is the review queue's order: priority first (route and amount, see the
@@ -114,14 +175,22 @@ const queueOrder = "priority DESC, CASE WHEN deadline IS NULL THEN 1 ELSE 0 END,
 // expired (its reviewer went away). Arguments: now.
 const leasableTask = "(state = 'open' OR (state = 'leased' AND lease_expires_at < ?))"
 
+// notBarred selects tasks that do not bar the reviewer: no review_task_exclusions row names
+// it, nor the legacy exclude_reviewer column (see taskRow). Arguments: reviewer, reviewer.
+const notBarred = "(exclude_reviewer <> ? AND NOT EXISTS (SELECT 1 FROM review_task_exclusions x " +
+	"WHERE x.task_id = review_tasks.id AND x.reviewer = ?))"
+
 // LeaseTask hands reviewer the next task until now+lease: the one it already holds, if any
 // (renewed, so reloading a page never takes a second task), else the first leasable task in
-// queue order that is not barred to it (ExcludeReviewer). ok is false when there is none.
+// queue order that is not barred to it (ExcludeReviewers). ok is false when there is none:
+// a task that bars every reviewer who asks waits in the queue; it is never handed to one of
+// them.
 //
 // Two reviewers never hold the same task: the task is taken by a conditional UPDATE that
 // matches only while the task is still leasable, inside a transaction that (on PostgreSQL)
 // read it with FOR UPDATE SKIP LOCKED, so concurrent leases pass over each other's rows; on
-// SQLite the single writer serialises them.
+// SQLite the single writer serialises them. The bars are part of that one read (NOT EXISTS
+// on the task's exclusion rows, which never change once the task exists).
 func (s *Store) LeaseTask(ctx context.Context, reviewer string, now time.Time, lease time.Duration) (claim.ReviewTask, bool, error) {
 	now = stamp(now)
 	expires := stamp(now.Add(lease))
@@ -132,8 +201,8 @@ func (s *Store) LeaseTask(ctx context.Context, reviewer string, now time.Time, l
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		db := s.write(ctx)
 		var held taskRow
-		err := s.d.forUpdate(db).Where("state = 'leased' AND leased_by = ? AND lease_expires_at >= ?", reviewer, now).
-			Order(queueOrder).Limit(1).Find(&held).Error
+		err := s.d.forUpdate(db).Where("state = 'leased' AND leased_by = ? AND lease_expires_at >= ? AND "+notBarred,
+			reviewer, now, reviewer, reviewer).Order(queueOrder).Limit(1).Find(&held).Error
 		if err != nil {
 			return s.translate(err, "review task")
 		}
@@ -142,14 +211,15 @@ func (s *Store) LeaseTask(ctx context.Context, reviewer string, now time.Time, l
 				return s.translate(err, "review task")
 			}
 			held.LeaseExpiresAt = &expires
-			out, ok = taskFromRow(held), true
-			return nil
+			out, err = s.taskWithBars(ctx, held)
+			ok = err == nil
+			return err
 		}
 		// A candidate can only slip away between the read and the update on a database
 		// without SKIP LOCKED semantics for it; try the next one then.
 		for range 5 {
 			var row taskRow
-			q := s.d.skipLocked(db).Where(leasableTask+" AND exclude_reviewer <> ?", now, reviewer).
+			q := s.d.skipLocked(db).Where(leasableTask+" AND "+notBarred, now, reviewer, reviewer).
 				Order(queueOrder).Limit(1)
 			if err := q.Find(&row).Error; err != nil {
 				return s.translate(err, "review task")
@@ -164,8 +234,9 @@ func (s *Store) LeaseTask(ctx context.Context, reviewer string, now time.Time, l
 			}
 			if res.RowsAffected == 1 {
 				row.State, row.LeasedBy, row.LeaseExpiresAt = string(claim.TaskLeased), reviewer, &expires
-				out, ok = taskFromRow(row), true
-				return nil
+				out, err = s.taskWithBars(ctx, row)
+				ok = err == nil
+				return err
 			}
 		}
 		return claim.Errorf(claim.CodeUnavailable, "the review queue is busy; retry")
@@ -258,11 +329,7 @@ func (s *Store) ListTasks(ctx context.Context, q claim.TaskQuery) ([]claim.Revie
 	if err := db.Where("state IN ?", states).Order(queueOrder).Limit(limit).Find(&rows).Error; err != nil {
 		return nil, s.translate(err, "review tasks")
 	}
-	out := make([]claim.ReviewTask, len(rows))
-	for i, r := range rows {
-		out[i] = taskFromRow(r)
-	}
-	return out, nil
+	return s.tasksFromRows(ctx, rows)
 }
 
 // ClaimTasks returns every task of a claim, oldest first, whatever its state.
@@ -271,11 +338,7 @@ func (s *Store) ClaimTasks(ctx context.Context, claimID string) ([]claim.ReviewT
 	if err := s.read(ctx).Where("claim_id = ?", claimID).Order("seq").Find(&rows).Error; err != nil {
 		return nil, s.translate(err, "review tasks")
 	}
-	out := make([]claim.ReviewTask, len(rows))
-	for i, r := range rows {
-		out[i] = taskFromRow(r)
-	}
-	return out, nil
+	return s.tasksFromRows(ctx, rows)
 }
 
 // ---- rule sets ----

@@ -54,7 +54,7 @@ func TestReviewTaskQueue(t *testing.T) {
 		soon, later := now.Add(time.Hour), now.Add(2*time.Hour)
 		low, _ := e.CreateTask(ctx, claim.ReviewTask{ClaimID: f.claim.ID, Kind: claim.TaskReview, Route: claim.RouteReview, Priority: 10, Deadline: &soon})
 		mine, _ := e.CreateTask(ctx, claim.ReviewTask{ClaimID: f.claim.ID, Kind: claim.TaskSecondReview, Route: claim.RouteReview, Priority: 12,
-			Deadline: &later, ExcludeReviewer: "reviewer:alice", DecisionID: "dec_1"})
+			Deadline: &later, ExcludeReviewers: []string{"reviewer:alice"}, DecisionID: "dec_1"})
 		if mine.State != claim.TaskOpen {
 			t.Fatalf("new task %+v", mine)
 		}
@@ -100,6 +100,182 @@ func TestReviewTaskQueue(t *testing.T) {
 		all, _ := e.ClaimTasks(ctx, f.claim.ID)
 		if len(all) != 2 || all[0].State != claim.TaskDone || all[1].State != claim.TaskDone {
 			t.Fatalf("after closing %+v", all)
+		}
+	})
+}
+
+// TestLeaseSkipsEveryBarredReviewer: a task may bar several reviewers (an appeal bars the
+// proposer and the confirmer of the rejection under appeal); none of them can lease it,
+// even once another reviewer's lease on it has expired, and a task that bars everyone who
+// asks waits in the queue.
+func TestLeaseSkipsEveryBarredReviewer(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		f := seed(t, e.Store)
+		now := e.clock.Now()
+		for _, tc := range []struct {
+			name  string
+			bars  []string
+			want  []string // the task's ExcludeReviewers as stored
+			asks  []string // reviewers asking for work, in turn
+			taker string   // who gets the task; "" when it waits
+		}{
+			{"no bars: the first to ask", nil, nil, []string{"alice"}, "alice"},
+			{"one bar: the author of a rejection under second review", []string{"alice"}, []string{"alice"}, []string{"alice", "bob"}, "bob"},
+			{"the proposer and the confirmer of an appealed rejection", []string{"alice", "bob"}, []string{"alice", "bob"}, []string{"alice", "bob", "carol"}, "carol"},
+			{"every reviewer asking is barred: the task waits", []string{"alice", "bob"}, []string{"alice", "bob"}, []string{"bob", "alice"}, ""},
+			{"a reviewer named twice is one bar", []string{"alice", "bob", "alice", ""}, []string{"alice", "bob"}, []string{"bob", "alice", "dave"}, "dave"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := e.CloseClaimTasks(ctx, f.claim.ID, now); err != nil { // the previous case's task
+					t.Fatal(err)
+				}
+				var bars []string
+				for _, b := range tc.bars {
+					if b != "" {
+						b = "reviewer:" + b
+					}
+					bars = append(bars, b)
+				}
+				var want []string
+				for _, w := range tc.want {
+					want = append(want, "reviewer:"+w)
+				}
+				task, err := e.CreateTask(ctx, claim.ReviewTask{ClaimID: f.claim.ID, Kind: claim.TaskAppeal, Route: claim.RouteReview,
+					Priority: 11, Deadline: &now, ExcludeReviewers: bars})
+				if err != nil || !reflect.DeepEqual(task.ExcludeReviewers, want) {
+					t.Fatalf("created %+v %v, want bars %v", task, err, want)
+				}
+				taker := ""
+				for _, who := range tc.asks {
+					got, ok, err := e.LeaseTask(ctx, "reviewer:"+who, now, 15*time.Minute)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok {
+						if got.ID != task.ID || taker != "" {
+							t.Fatalf("%s leased %+v (taker so far %q)", who, got, taker)
+						}
+						taker = who
+						if !reflect.DeepEqual(got.ExcludeReviewers, want) {
+							t.Fatalf("leased task bars %v, want %v", got.ExcludeReviewers, want)
+						}
+					}
+				}
+				if taker != tc.taker {
+					t.Fatalf("taken by %q, want %q", taker, tc.taker)
+				}
+				stored, err := e.GetTask(ctx, task.ID)
+				if err != nil || !reflect.DeepEqual(stored.ExcludeReviewers, want) {
+					t.Fatalf("stored %+v %v", stored, err)
+				}
+				if taker == "" {
+					if stored.State != claim.TaskOpen || stored.LeasedBy != "" {
+						t.Fatalf("a task every asker is barred from must wait open: %+v", stored)
+					}
+					return
+				}
+				// The taker's lease expires: the task is leasable again, but still not by a
+				// barred reviewer.
+				later := now.Add(16 * time.Minute)
+				for _, b := range want {
+					if got, ok, err := e.LeaseTask(ctx, b, later, 15*time.Minute); err != nil || ok {
+						t.Fatalf("%s leased %+v after the lease expired (%v)", b, got, err)
+					}
+				}
+				listed, err := e.ListTasks(ctx, claim.TaskQuery{ClaimID: f.claim.ID})
+				if err != nil || len(listed) != 1 || !reflect.DeepEqual(listed[0].ExcludeReviewers, want) {
+					t.Fatalf("listed %+v %v", listed, err)
+				}
+			})
+		}
+	})
+}
+
+// TestMigrationMovesTaskBars opens a database as schema version 2 left it (one barred
+// reviewer per task, in review_tasks.exclude_reviewer; an appeal barred only the confirmer
+// of the rejection under appeal) and checks migration 3: the bars move to
+// review_task_exclusions, an appeal bars everyone who ruled on the claim before it, a later
+// unfinished task of an appealed claim bars them too, and a barred reviewer's lease on an
+// appeal is released.
+func TestMigrationMovesTaskBars(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		f := seed(t, e.Store)
+		other := seedClaim(t, ctx, e.Store, f.order, "")
+		now := e.clock.Now()
+		for _, stmt := range []string{"DROP TABLE review_task_exclusions", "DELETE FROM schema_migrations WHERE version = 3"} {
+			if err := e.w.Exec(stmt).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		expires := stamp(now.Add(10 * time.Minute))
+		task := func(id, claimID string, kind claim.TaskKind, state claim.TaskState, legacy string) taskRow {
+			return taskRow{ID: id, ClaimID: claimID, Kind: string(kind), State: string(state), Route: string(claim.RouteReview),
+				ExcludeReviewer: legacy, CreatedAt: stamp(now)}
+		}
+		// f.claim: erin asked for evidence, alice proposed a rejection, bob confirmed it; the
+		// buyer appealed and alice holds the appeal. other: alice proposed, bob confirmed, the
+		// appeal's reviewer carol proposed a rejection and its second review is open.
+		v2 := []taskRow{
+			task("tsk_a1", f.claim.ID, claim.TaskReview, claim.TaskDone, ""),
+			task("tsk_a2", f.claim.ID, claim.TaskReview, claim.TaskDone, ""),
+			task("tsk_a3", f.claim.ID, claim.TaskSecondReview, claim.TaskDone, "reviewer:alice"),
+			task("tsk_a4", f.claim.ID, claim.TaskAppeal, claim.TaskLeased, "reviewer:bob"),
+			task("tsk_b1", other.ID, claim.TaskReview, claim.TaskDone, ""),
+			task("tsk_b2", other.ID, claim.TaskSecondReview, claim.TaskDone, "reviewer:alice"),
+			task("tsk_b3", other.ID, claim.TaskAppeal, claim.TaskDone, "reviewer:bob"),
+			task("tsk_b4", other.ID, claim.TaskSecondReview, claim.TaskOpen, "reviewer:carol"),
+		}
+		v2[3].LeasedBy, v2[3].LeaseExpiresAt = "reviewer:alice", &expires
+		for _, row := range v2 { // one by one: seq follows creation
+			if err := e.w.Create(&row).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range []claim.Decision{
+			{ClaimID: f.claim.ID, Route: claim.RouteReview, DecidedBy: claim.DecidedByRules},
+			{ClaimID: f.claim.ID, Outcome: claim.OutcomeRequestEvidence, Note: "label", DecidedBy: "reviewer:erin", TaskID: "tsk_a1"},
+			{ClaimID: f.claim.ID, Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonOther, DecidedBy: "reviewer:alice", TaskID: "tsk_a2", Pending: true},
+			{ClaimID: f.claim.ID, Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonOther, DecidedBy: "reviewer:bob", TaskID: "tsk_a3"},
+			{ClaimID: other.ID, Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonOther, DecidedBy: "reviewer:alice", TaskID: "tsk_b1", Pending: true},
+			{ClaimID: other.ID, Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonOther, DecidedBy: "reviewer:bob", TaskID: "tsk_b2"},
+			{ClaimID: other.ID, Outcome: claim.OutcomeReject, ReasonCode: claim.ReasonOther, DecidedBy: "reviewer:carol", TaskID: "tsk_b3", Pending: true},
+		} {
+			if _, err := e.CreateDecision(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		s := e.reopen(t)
+		for _, tc := range []struct {
+			task string
+			want []string
+		}{
+			{"tsk_a1", nil},
+			{"tsk_a3", []string{"reviewer:alice"}},
+			{"tsk_a4", []string{"reviewer:erin", "reviewer:alice", "reviewer:bob"}},
+			{"tsk_b2", []string{"reviewer:alice"}},
+			{"tsk_b3", []string{"reviewer:alice", "reviewer:bob"}},
+			{"tsk_b4", []string{"reviewer:alice", "reviewer:bob", "reviewer:carol"}},
+		} {
+			got, err := s.GetTask(ctx, tc.task)
+			if err != nil || !reflect.DeepEqual(got.ExcludeReviewers, tc.want) {
+				t.Fatalf("%s after the migration: %+v %v, want bars %v", tc.task, got, err, tc.want)
+			}
+		}
+		if got, _ := s.GetTask(ctx, "tsk_a4"); got.State != claim.TaskOpen || got.LeasedBy != "" {
+			t.Fatalf("the proposer still holds the appeal: %+v", got)
+		}
+		for _, tc := range []struct{ who, gets string }{
+			{"reviewer:alice", ""}, {"reviewer:bob", ""}, // barred from both open tasks
+			{"reviewer:carol", "tsk_a4"}, // barred from tsk_b4 only
+			{"reviewer:erin", "tsk_b4"},  // barred from tsk_a4 only
+		} {
+			got, ok, err := s.LeaseTask(ctx, tc.who, now, 15*time.Minute)
+			if err != nil || ok != (tc.gets != "") || got.ID != tc.gets {
+				t.Fatalf("%s leased %+v %v (%v), want %q", tc.who, got, ok, err, tc.gets)
+			}
 		}
 	})
 }

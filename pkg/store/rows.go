@@ -366,6 +366,12 @@ func (decisionRow) TableName() string { return "decisions" }
 
 // taskRow is a review task. The queue reads open (or lease-expired) tasks in priority order,
 // hence the (state, priority) index.
+//
+// ExcludeReviewer is the column through which schema version 2 barred one reviewer. The bars
+// are review_task_exclusions rows now (migration 3 copied the column there). The column is
+// still written, with the most recent barred reviewer, and the lease query still honours it,
+// so that during a rolling upgrade an instance of the previous release sharing the database
+// and this one each keep the bars of tasks the other made.
 type taskRow struct {
 	Seq             int64      `gorm:"primaryKey;autoIncrement"`
 	ID              string     `gorm:"size:64;not null;uniqueIndex"`
@@ -378,7 +384,7 @@ type taskRow struct {
 	Risk            int        `gorm:"not null"`
 	LeasedBy        string     `gorm:"size:200;not null"`
 	LeaseExpiresAt  *time.Time ``
-	ExcludeReviewer string     `gorm:"size:200;not null"`
+	ExcludeReviewer string     `gorm:"size:200;not null"` // legacy: see above
 	Deadline        *time.Time ``
 	DecisionID      string     `gorm:"size:64;not null"`
 	CreatedAt       time.Time  `gorm:"not null"`
@@ -386,6 +392,18 @@ type taskRow struct {
 }
 
 func (taskRow) TableName() string { return "review_tasks" }
+
+// taskExclusionRow bars one reviewer from one review task (four eyes, appeals). The lease
+// query skips a task with a row for the asking reviewer; the primary key (task, reviewer)
+// is the index it probes. Ordinal keeps the order the reviewers were barred in.
+type taskExclusionRow struct {
+	TaskID   string   `gorm:"primaryKey;size:64"`
+	Task     *taskRow `gorm:"foreignKey:TaskID;references:ID;constraint:OnDelete:CASCADE"`
+	Reviewer string   `gorm:"primaryKey;size:200"`
+	Ordinal  int64    `gorm:"not null"`
+}
+
+func (taskExclusionRow) TableName() string { return "review_task_exclusions" }
 
 type ruleSetRow struct {
 	ID        string    `gorm:"primaryKey;size:64"`
@@ -459,16 +477,21 @@ func decisionFromRow(r decisionRow) (claim.Decision, error) {
 }
 
 func taskToRow(t claim.ReviewTask) taskRow {
-	return taskRow{ID: t.ID, ClaimID: t.ClaimID, Kind: string(t.Kind), State: string(t.State), Priority: t.Priority,
+	row := taskRow{ID: t.ID, ClaimID: t.ClaimID, Kind: string(t.Kind), State: string(t.State), Priority: t.Priority,
 		Route: string(t.Route), Risk: t.Risk, LeasedBy: t.LeasedBy, LeaseExpiresAt: stampPtr(t.LeaseExpiresAt),
-		ExcludeReviewer: t.ExcludeReviewer, Deadline: stampPtr(t.Deadline), DecisionID: t.DecisionID,
+		Deadline: stampPtr(t.Deadline), DecisionID: t.DecisionID,
 		CreatedAt: stamp(t.CreatedAt), CompletedAt: stampPtr(t.CompletedAt)}
+	if n := len(t.ExcludeReviewers); n > 0 {
+		row.ExcludeReviewer = t.ExcludeReviewers[n-1]
+	}
+	return row
 }
 
+// taskFromRow converts a task row without its barred reviewers (see Store.tasksFromRows).
 func taskFromRow(r taskRow) claim.ReviewTask {
 	return claim.ReviewTask{ID: r.ID, ClaimID: r.ClaimID, Kind: claim.TaskKind(r.Kind), State: claim.TaskState(r.State),
 		Priority: r.Priority, Route: claim.Route(r.Route), Risk: r.Risk, LeasedBy: r.LeasedBy,
-		LeaseExpiresAt: utcPtr(r.LeaseExpiresAt), ExcludeReviewer: r.ExcludeReviewer, Deadline: utcPtr(r.Deadline),
+		LeaseExpiresAt: utcPtr(r.LeaseExpiresAt), Deadline: utcPtr(r.Deadline),
 		DecisionID: r.DecisionID, CreatedAt: r.CreatedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt)}
 }
 
