@@ -5,6 +5,7 @@
 //	refundguard keys       create API keys
 //	refundguard rules      test and backtest routing rule sets
 //	refundguard audit      verify the hash-chained audit log
+//	refundguard blobs      remove unreferenced evidence files; verify referenced ones
 package main
 
 import (
@@ -32,6 +33,7 @@ func commands() map[string]command {
 		"keys":    {"create API keys", runKeys},
 		"rules":   {"test and backtest routing rule sets", runRules},
 		"audit":   {"verify the audit log's hash chain", runAudit},
+		"blobs":   {"remove unreferenced evidence files, verify referenced ones", runBlobs},
 	}
 }
 

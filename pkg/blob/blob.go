@@ -27,6 +27,9 @@ import (
 // Put in flight can still own it.
 const staleTemp = time.Hour
 
+// ErrCorrupt is wrapped by errors about a blob whose bytes no longer hash to its key.
+var ErrCorrupt = errors.New("corrupt on disk (content hash differs)")
+
 // Store is a content-addressed store rooted at a directory:
 //
 //	root/sha256/ab/abcd...   the blobs, fanned out by the first byte of the key (as git does)
@@ -110,9 +113,15 @@ func (s *Store) Put(ctx context.Context, data []byte) (string, error) {
 	dir := filepath.Dir(final)
 
 	if info, err := os.Stat(final); err == nil && info.Size() == int64(len(data)) {
-		// Already stored. Another Put may have renamed it and not yet fsynced the directory,
-		// so sync it before promising durability to this caller too.
-		return key, syncDir(dir)
+		// Already stored. Mark it as stored now: Remove spares blobs stored after its cutoff,
+		// and the caller is about to reference this one. If that fails (Remove took the file
+		// away since the Stat, or it belongs to another user), store it afresh below.
+		now := time.Now()
+		if err := os.Chtimes(final, now, now); err == nil {
+			// Another Put may have renamed it and not yet fsynced the directory, so sync it
+			// before promising durability to this caller too.
+			return key, syncDir(dir)
+		}
 	}
 	tmp, err := s.writeTemp(data)
 	if err != nil {
@@ -203,7 +212,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("blob: reading %s: %w", key, err)
 	}
 	if Key(data) != key {
-		return nil, fmt.Errorf("blob: %s is corrupt on disk (content hash differs)", key)
+		return nil, fmt.Errorf("blob: %s is %w", key, ErrCorrupt)
 	}
 	return data, nil
 }
