@@ -224,6 +224,7 @@ func (s *Service) heartbeat(ctx context.Context, job claim.AnalysisJob, lease ti
 // the order's packing photos and its SKUs' catalog photos with the order's times, then
 // stores the reports and moves the claim on, all in one transaction with its audit event.
 func (s *Service) analyzeClaim(ctx context.Context, job claim.AnalysisJob) error {
+	started := time.Now() // the duplicate lookups see every photo committed before this
 	c, err := s.store.GetClaim(ctx, job.ClaimID)
 	if err != nil {
 		return err
@@ -267,7 +268,7 @@ func (s *Service) analyzeClaim(ctx context.Context, job claim.AnalysisJob) error
 		}
 		if res.Report.Error == nil && ev.Source == claim.SourceBuyer {
 			// Reuse across claims is the server's own finding, added before the rules read the report.
-			dup, found, err := s.duplicateFinding(ctx, c, ev)
+			dup, found, err := s.duplicateFinding(ctx, started, c, ev)
 			if err != nil {
 				return fmt.Errorf("looking for evidence %s in other claims: %w", ev.ID, err)
 			}

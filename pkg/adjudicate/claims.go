@@ -119,11 +119,7 @@ func (s *Service) FileClaim(ctx context.Context, p claim.Principal, in ClaimInpu
 	}
 	s.notifyWorkers()
 	s.log.InfoContext(ctx, "claim filed", "claim_id", c.ID, "order_id", c.OrderID, "photos", len(photos))
-	d, err := s.details(ctx, c)
-	if err == nil {
-		s.dups.add(s, d.Evidence)
-	}
-	return d, err
+	return s.details(ctx, c)
 }
 
 // errRaced aborts a filing whose Idempotency-Key a concurrent request has just used.
@@ -451,7 +447,6 @@ func (s *Service) AddEvidence(ctx context.Context, p claim.Principal, claimID st
 		}
 		out = append(out, ev)
 	}
-	s.dups.add(s, out)
 	return out, nil
 }
 

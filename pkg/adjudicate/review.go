@@ -335,7 +335,6 @@ func (s *Service) Appeal(ctx context.Context, p claim.Principal, claimID string,
 		return claim.Claim{}, err
 	}
 	if len(photos) > 0 {
-		s.indexEvidence(ctx, added)
 		s.notifyWorkers()
 	}
 	return out, nil
@@ -377,18 +376,4 @@ func appealBars(decisions []claim.Decision) []string {
 		bars = append(slices.DeleteFunc(bars, func(r string) bool { return r == d.DecidedBy }), d.DecidedBy)
 	}
 	return bars
-}
-
-// indexEvidence adds newly stored photos to the duplicate index (after their commit).
-func (s *Service) indexEvidence(ctx context.Context, ids []string) {
-	evs := make([]claim.Evidence, 0, len(ids))
-	for _, id := range ids {
-		ev, err := s.store.GetEvidence(ctx, id)
-		if err != nil {
-			s.log.WarnContext(ctx, "reading a new photo for the duplicate index; it is indexed at the next start", "evidence_id", id, "error", err)
-			continue
-		}
-		evs = append(evs, ev)
-	}
-	s.dups.add(s, evs)
 }

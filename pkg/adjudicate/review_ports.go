@@ -47,5 +47,6 @@ type ReviewStore interface {
 	ListAppeals(ctx context.Context, claimID string) ([]claim.Appeal, error)
 
 	ClaimsPastDeadline(ctx context.Context, status claim.Status, which string, now time.Time, limit int) ([]claim.Claim, error)
-	EachEvidenceHash(ctx context.Context, fn func(claim.Evidence) error) error
+	// EvidenceHashesBetween walks the evidence photos with from <= seq <= to in seq order.
+	EvidenceHashesBetween(ctx context.Context, from, to int64, fn func(seq int64, ev claim.Evidence) error) error
 }

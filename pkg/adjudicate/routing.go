@@ -102,7 +102,7 @@ func (s *Service) Prepare(ctx context.Context) error {
 	if _, err := s.ensureRules(ctx); err != nil {
 		return err
 	}
-	return s.dups.ensure(ctx, s)
+	return s.dups.ensure(ctx, s, time.Time{})
 }
 
 // ensureRules stores the configured set if its version is new and activates it when the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"slices"
 	"time"
 
@@ -549,13 +550,20 @@ func (s *Store) ClaimsPastDeadline(ctx context.Context, status claim.Status, whi
 	return claimsFromRows(rows), nil
 }
 
-// EachEvidenceHash calls fn with every evidence photo's identity and hashes (ID, ClaimID,
-// Source, Hashes; no report), in upload order, reading the table in batches so a database of
-// millions of photos never sits in memory at once. fn's error stops the walk.
-func (s *Store) EachEvidenceHash(ctx context.Context, fn func(claim.Evidence) error) error {
+// EvidenceHashesBetween calls fn with the seq, identity and hashes (ID, ClaimID, Source,
+// Hashes, CreatedAt; no report) of every evidence photo whose seq is in [from, to], in seq
+// (upload) order, reading the table in batches so a database of millions of photos never sits
+// in memory at once. Each batch is one range scan of the primary key. fn's error stops the
+// walk.
+//
+// Seqs are drawn when a row is inserted, so on PostgreSQL a transaction may commit a row below
+// the highest seq another has already committed: a reader that follows the table by seq (the
+// duplicate-evidence index) keeps the seqs it has not seen below its high-water mark and asks
+// for them again. SQLite runs one write transaction at a time, so there rows commit in seq
+// order.
+func (s *Store) EvidenceHashesBetween(ctx context.Context, from, to int64, fn func(seq int64, ev claim.Evidence) error) error {
 	const batch = 5000
-	var after int64
-	for {
+	for from <= to {
 		var rows []struct {
 			Seq        int64
 			ID         string
@@ -565,22 +573,29 @@ func (s *Store) EachEvidenceHash(ctx context.Context, fn func(claim.Evidence) er
 			PDQQuality int
 			PHash      string
 			DHash      string
+			CreatedAt  time.Time
 		}
-		err := s.read(ctx).Model(&evidenceRow{}).Select("seq, id, claim_id, source, pdq, pdq_quality, p_hash, d_hash").
-			Where("seq > ?", after).Order("seq").Limit(batch).Scan(&rows).Error
+		err := evidenceHashBatch(s.read(ctx), from, to, batch).Scan(&rows).Error
 		if err != nil {
 			return s.translate(err, "evidence")
 		}
 		for _, r := range rows {
 			ev := claim.Evidence{ID: r.ID, ClaimID: r.ClaimID, Source: claim.EvidenceSource(r.Source),
-				Hashes: claim.Hashes{PDQ: r.PDQ, PDQQuality: r.PDQQuality, PHash: r.PHash, DHash: r.DHash}}
-			if err := fn(ev); err != nil {
+				Hashes: claim.Hashes{PDQ: r.PDQ, PDQQuality: r.PDQQuality, PHash: r.PHash, DHash: r.DHash}, CreatedAt: r.CreatedAt.UTC()}
+			if err := fn(r.Seq, ev); err != nil {
 				return err
 			}
-			after = r.Seq
 		}
-		if len(rows) < batch {
+		if len(rows) < batch || rows[len(rows)-1].Seq == math.MaxInt64 {
 			return nil
 		}
+		from = rows[len(rows)-1].Seq + 1
 	}
+	return nil
+}
+
+// evidenceHashBatch is EvidenceHashesBetween's query: a range of the primary key.
+func evidenceHashBatch(db *gorm.DB, from, to int64, limit int) *gorm.DB {
+	return db.Model(&evidenceRow{}).Select("seq, id, claim_id, source, pdq, pdq_quality, p_hash, d_hash, created_at").
+		Where("seq >= ? AND seq <= ?", from, to).Order("seq").Limit(limit)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -374,12 +375,38 @@ func TestBuyersAppealsDeadlinesAndHashes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var seen []claim.Evidence
-		if err := e.EachEvidenceHash(ctx, func(x claim.Evidence) error { seen = append(seen, x); return nil }); err != nil {
-			t.Fatal(err)
+		var seqs []int64
+		walk := func(from, to int64) {
+			t.Helper()
+			seen, seqs = nil, nil
+			if err := e.EvidenceHashesBetween(ctx, from, to, func(seq int64, x claim.Evidence) error {
+				seqs, seen = append(seqs, seq), append(seen, x)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		want := claim.Evidence{ID: ev.ID, ClaimID: c.ID, Source: claim.SourceBuyer, Hashes: ev.Hashes}
+		walk(math.MinInt64, math.MaxInt64)
+		want := claim.Evidence{ID: ev.ID, ClaimID: c.ID, Source: claim.SourceBuyer, Hashes: ev.Hashes, CreatedAt: ev.CreatedAt}
 		if len(seen) != 1 || !reflect.DeepEqual(seen[0], want) {
 			t.Fatalf("hashes %+v, want %+v", seen, want)
+		}
+		first := seqs[0]
+		walk(first+1, math.MaxInt64)
+		if len(seen) != 0 {
+			t.Fatalf("after seq %d: %+v", first, seen)
+		}
+		ev2, err := e.CreateEvidence(ctx, claim.Evidence{ClaimID: c.ID, Source: claim.SourceBuyer, SHA256: "t", Format: "jpeg"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		walk(first+1, math.MaxInt64)
+		if len(seen) != 1 || seen[0].ID != ev2.ID || seqs[0] <= first {
+			t.Fatalf("after seq %d: %v %+v", first, seqs, seen)
+		}
+		walk(first, first)
+		if len(seen) != 1 || seen[0].ID != ev.ID {
+			t.Fatalf("seq %d alone: %+v", first, seen)
 		}
 	})
 }
