@@ -19,7 +19,9 @@ import (
 
 // WorkSide is the longest side of Decoded.Work, the raster every pixel stage (hashes,
 // matching, alignment, local diffs) works on. 1024 keeps a painted crack a few pixels wide
-// visible while a 12 MP photo's raster stays under 10 MB with chroma.
+// visible while a 12 MP photo's raster stays under 10 MB with chroma. A JPEG whose 1/2,
+// 1/4 or 1/8 decode has a long side of 960-1023 px keeps that size (minWorkSide): a 12 MP
+// photo's raster is its 1/4 decode, 1000-1008 px.
 const WorkSide = 1024
 
 // Backends that can produce a Decoded.

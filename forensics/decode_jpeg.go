@@ -14,15 +14,15 @@ import (
 // decodeJPEGGo is the pure-Go JPEG backend: the w×h JPEG (dimensions already checked
 // against the limits) is decoded by jpegscale, image/jpeg's decoder with libjpeg-style DCT
 // scaling, at the smallest of 1/8, 1/4, 1/2 and 1/1 that still gives at least one decoded
-// pixel per raster cell (the choice the libjpeg-turbo backend makes among its M/8
-// scales), and handed over one MCU row at a time: no plane of the picture is ever
+// pixel per raster cell, or a decode just under WorkSide taken as the raster
+// (jpegWorkSize, shared with the libjpeg-turbo backend), and handed over one MCU row at a time: no plane of the picture is ever
 // allocated, only the raster. Its cells are whole decoded pixels, as in the libjpeg-turbo
 // backend, whose 1/2 and 1/4 decodes are the same box averages: where both backends pick
 // the same scale their rasters agree to rounding. PDQ's 512-pixel input is made from the raster, so WorkSide
 // is the size that binds.
 func decodeJPEGGo(ctx context.Context, data []byte, w, h, orientation int) (*Raster, error) {
-	ow, oh := rasterSize(w, h, WorkSide)
-	s := 8 / dctScale(w, h, ow, oh, 1, 2, 4)
+	m, ow, oh := jpegWorkSize(w, h, 1, 2, 4)
+	s := 8 / m
 	sw, sh := (w+s-1)/s, (h+s-1)/s
 	g := newRasterGrid(w, h, sw, sh, ow, oh, transformOf(orientation), true)
 	_, err := jpegscale.DecodeWith(&ctxReader{ctx: ctx, r: bytes.NewReader(data)}, jpegscale.Options{
@@ -44,16 +44,30 @@ func decodeJPEGGo(ctx context.Context, data []byte, w, h, orientation int) (*Ras
 	return g.r, nil
 }
 
-// dctScale returns the first of the scale numerators nums (M of M/8, ascending) whose
-// decode of a w×h JPEG is at least ow×oh (libjpeg's output size, ⌈w·M/8⌉), or 8: the
-// smallest decode that leaves every raster cell a true box average of decoded pixels.
-func dctScale(w, h, ow, oh int, nums ...int) int {
+// minWorkSide is the smallest long side a JPEG's work raster may have when a DCT-scaled
+// decode lands just under WorkSide: a 12 MP photo (4000-4032 px wide) decodes at 1/4 to
+// 1000-1008 px, and analysing those pixels as they are costs a fraction of decoding at 3/8
+// or 1/2 and box-averaging down to 1024, for a raster 2-3% smaller.
+const minWorkSide = WorkSide * 15 / 16
+
+// jpegWorkSize picks the DCT scale numerator m (of nums, ascending; 8 when none fits) for
+// decoding a w×h JPEG and the work raster's stored size: the first scale whose decode is at
+// least the WorkSide raster (then box-averaged to it, as before), or whose decode's long
+// side is at least minWorkSide (then the raster is the decode, pixel for pixel) — the latter
+// only at the scales the pure-Go decoder has too, so both backends always make rasters of
+// one size.
+func jpegWorkSize(w, h int, nums ...int) (m, ow, oh int) {
+	ow, oh = rasterSize(w, h, WorkSide)
 	for _, m := range nums {
-		if (w*m+7)/8 >= ow && (h*m+7)/8 >= oh {
-			return m
+		sw, sh := (w*m+7)/8, (h*m+7)/8
+		if sw >= ow && sh >= oh {
+			return m, ow, oh
+		}
+		if m&(m-1) == 0 && max(sw, sh) >= minWorkSide { // 1/8, 1/4, 1/2: scales both backends have
+			return m, sw, sh
 		}
 	}
-	return 8
+	return 8, ow, oh
 }
 
 // checkJPEGScans refuses JPEGs with more than maxJPEGScans scans before a decoder sees

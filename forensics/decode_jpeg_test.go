@@ -88,9 +88,9 @@ func TestScaledJPEGMatchesFullDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := full.Bounds()
-			ow, oh := rasterSize(b.Dx(), b.Dy(), WorkSide)
-			scale := 8 / dctScale(b.Dx(), b.Dy(), ow, oh, 1, 2, 4)
-			want := RasterFromImage(full, Orientation(data), WorkSide, true)
+			m, ow, oh := jpegWorkSize(b.Dx(), b.Dy(), 1, 2, 4)
+			scale := 8 / m
+			want := RasterFromImage(full, Orientation(data), max(ow, oh), true)
 			got := decodeBytes(t, Decoder{PureGo: true}, data).Work
 			if got.W != want.W || got.H != want.H || got.Scale != want.Scale || got.FullW != want.FullW || got.FullH != want.FullH {
 				t.Fatalf("raster %dx%d (scale %.3f, full %dx%d), from the full decode %dx%d (%.3f, %dx%d)",

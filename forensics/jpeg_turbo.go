@@ -166,8 +166,8 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 	default:
 		return nil, errors.New("libjpeg: RGB, CMYK and YCCK JPEGs take the pure-Go path")
 	}
-	ow, oh := rasterSize(w, h, WorkSide)
-	if C.rg_start(d, C.int(dctScale(w, h, ow, oh, 1, 2, 3, 4, 5, 6, 7)), out) != 0 {
+	m, ow, oh := jpegWorkSize(w, h, 1, 2, 3, 4, 5, 6, 7)
+	if C.rg_start(d, C.int(m), out) != 0 {
 		return nil, turboError(d)
 	}
 	sw, sh, comps := int(C.rg_out_width(d)), int(C.rg_out_height(d)), int(C.rg_out_components(d))
