@@ -78,8 +78,9 @@ func photoError(ctx context.Context, err error, field string) error {
 
 // storePhotos writes the photos to the blob store and returns once every one is fsynced.
 // It runs before the transaction that references them: a crash in between leaves an
-// unreferenced blob (harmless: content-addressed, and reused if the photo comes again),
-// never a row pointing at missing bytes.
+// unreferenced blob (content-addressed, so reused if the photo comes again; `refundguard
+// blobs gc` removes it once it is older than any intake could take), never a row pointing
+// at missing bytes.
 func (s *Service) storePhotos(ctx context.Context, photos []photo) error {
 	for _, p := range photos {
 		key, err := s.blobs.Put(ctx, p.data)
