@@ -141,19 +141,8 @@ const flushRows = 16
 // flush finishes raster row oy from its cells' sums (nil chroma sums give neutral chroma)
 // and clears the sums.
 func flush[T uint32 | float64](g *rasterGrid, oy int, accY, accCb, accCr []T) {
-	if g.pend[0] == nil {
-		g.pend[0] = make([]float32, flushRows*g.ow)
-		if g.r.Cb != nil {
-			g.pend[1], g.pend[2] = make([]float32, flushRows*g.ow), make([]float32, flushRows*g.ow)
-		}
-	}
-	k := oy % flushRows
-	py := g.pend[0][k*g.ow : (k+1)*g.ow]
+	py, pcb, pcr := g.pendRow(oy)
 	rows := float64(g.ye[oy] - g.ys[oy])
-	var pcb, pcr []float32
-	if g.r.Cb != nil {
-		pcb, pcr = g.pend[1][k*g.ow:(k+1)*g.ow], g.pend[2][k*g.ow:(k+1)*g.ow]
-	}
 	for ox, v := range accY {
 		inv := 1 / (rows * float64(g.xe[ox]-g.xs[ox]))
 		py[ox] = float32(float64(v) * inv)
@@ -169,8 +158,92 @@ func flush[T uint32 | float64](g *rasterGrid, oy int, accY, accCb, accCr []T) {
 	clear(accY)
 	clear(accCb)
 	clear(accCr)
-	if k == flushRows-1 || oy == g.oh-1 {
+	g.rowDone(oy)
+}
+
+// pendRow returns the slots of raster row oy in the pending rows (chroma nil when the
+// raster has none), allocating them on first use.
+func (g *rasterGrid) pendRow(oy int) (py, pcb, pcr []float32) {
+	if g.pend[0] == nil {
+		g.pend[0] = make([]float32, flushRows*g.ow)
+		if g.r.Cb != nil {
+			g.pend[1], g.pend[2] = make([]float32, flushRows*g.ow), make([]float32, flushRows*g.ow)
+		}
+	}
+	k := oy % flushRows
+	py = g.pend[0][k*g.ow : (k+1)*g.ow]
+	if g.r.Cb != nil {
+		pcb, pcr = g.pend[1][k*g.ow:(k+1)*g.ow], g.pend[2][k*g.ow:(k+1)*g.ow]
+	}
+	return py, pcb, pcr
+}
+
+// rowDone places the pending rows once raster row oy, just written, fills them or is the
+// last row.
+func (g *rasterGrid) rowDone(oy int) {
+	if k := oy % flushRows; k == flushRows-1 || oy == g.oh-1 {
 		g.place(oy-k, k+1)
+	}
+}
+
+// rasterPerPixel enables the one-pixel-per-cell path (perPixel). Only tests turn it off,
+// to check that it gives what the general path gives, bit for bit.
+var rasterPerPixel = true
+
+// perPixel reports whether every raster cell is exactly one source pixel (a 12 MP JPEG
+// decoded at 1/4, a picture no larger than the raster). Its value is then the sample
+// itself: what the general path's sum over one pixel divided by 1 gives, without the
+// column and cell sums.
+func (g *rasterGrid) perPixel() bool {
+	return rasterPerPixel && g.srcW == g.ow && g.srcH == g.oh
+}
+
+// perPixelRow writes a source row straight into raster row oy when cells are single
+// pixels: y holds srcW luma samples; cb and cr hold one sample per 1<<kx columns, or are
+// nil for neutral chroma.
+func (g *rasterGrid) perPixelRow(oy int, y, cb, cr []byte, kx uint) {
+	py, pcb, pcr := g.pendRow(oy)
+	bytesToFloat(py, y)
+	switch {
+	case pcb == nil:
+	case cb == nil:
+		for x := range pcb {
+			pcb[x], pcr[x] = 128, 128
+		}
+	case kx == 0:
+		bytesToFloat(pcb, cb)
+		bytesToFloat(pcr, cr)
+	default:
+		for x := range pcb {
+			pcb[x], pcr[x] = float32(cb[x>>kx]), float32(cr[x>>kx])
+		}
+	}
+	g.rowDone(oy)
+}
+
+// perPixelRow3 is perPixelRow for interleaved 3-sample pixels (libjpeg's YCbCr output).
+func (g *rasterGrid) perPixelRow3(oy int, row []byte) {
+	py, pcb, pcr := g.pendRow(oy)
+	row = row[:3*len(py)]
+	if pcb == nil {
+		for x := range py {
+			py[x] = float32(row[3*x])
+		}
+	} else {
+		pcb, pcr = pcb[:len(py)], pcr[:len(py)]
+		for x := range py {
+			px := row[3*x : 3*x+3 : 3*x+3]
+			py[x], pcb[x], pcr[x] = float32(px[0]), float32(px[1]), float32(px[2])
+		}
+	}
+	g.rowDone(oy)
+}
+
+// bytesToFloat converts 8-bit samples to float32.
+func bytesToFloat(dst []float32, src []byte) {
+	src = src[:len(dst)]
+	for x, v := range src {
+		dst[x] = float32(v)
 	}
 }
 
@@ -356,6 +429,14 @@ func (g *rasterGrid) finishRow(chroma bool, kx uint) {
 func (g *rasterGrid) feedYCbCr(m *image.YCbCr) {
 	kx, _ := chromaShift(m.SubsampleRatio) // each luma row's chroma row comes from COffset
 	cw := (g.srcW-1)>>kx + 1
+	if g.perPixel() {
+		for y := m.Rect.Min.Y; y < m.Rect.Max.Y && g.oy < g.oh; y++ {
+			yo, c := m.YOffset(0, y), m.COffset(0, y)
+			g.perPixelRow(g.oy, m.Y[yo:yo+g.srcW], m.Cb[c:c+cw], m.Cr[c:c+cw], kx)
+			g.oy++
+		}
+		return
+	}
 	g.intSums(cw)
 	chroma := g.r.Cb != nil
 	for y := m.Rect.Min.Y; y < m.Rect.Max.Y && g.oy < g.oh; y++ {
@@ -413,6 +494,14 @@ func chromaShift(s image.YCbCrSubsampleRatio) (kx, ky uint) {
 
 // feedGray adds a strip of a grey plane.
 func (g *rasterGrid) feedGray(m *image.Gray) {
+	if g.perPixel() {
+		for y := m.Rect.Min.Y; y < m.Rect.Max.Y && g.oy < g.oh; y++ {
+			o := m.PixOffset(m.Rect.Min.X, y)
+			g.perPixelRow(g.oy, m.Pix[o:o+g.srcW], nil, nil, 0)
+			g.oy++
+		}
+		return
+	}
 	g.intSums(0)
 	for y := m.Rect.Min.Y; y < m.Rect.Max.Y && g.oy < g.oh; y++ {
 		o := m.PixOffset(m.Rect.Min.X, y)

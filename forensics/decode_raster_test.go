@@ -1,11 +1,17 @@
 package forensics
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
+	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -146,5 +152,96 @@ func compareRasters(t *testing.T, got, want *Raster, tol float64) {
 				t.Fatalf("plane %d at (%d,%d) = %v, want %v", p, i%got.W, i/got.W, pl[0][i], pl[1][i])
 			}
 		}
+	}
+}
+
+// withGeneralRasterPath runs f with the one-pixel-per-cell path turned off.
+func withGeneralRasterPath(f func()) {
+	rasterPerPixel = false
+	defer func() { rasterPerPixel = true }()
+	f()
+}
+
+// TestPerPixelRasterPathEqualsGeneralPath: where every raster cell is one source pixel,
+// the path that converts rows straight to floats gives the general box-summing path's
+// rasters bit for bit, for every plane layout (grey; YCbCr 4:4:4, 4:2:2, 4:2:0 and the
+// rest), odd sizes and the eight orientations.
+func TestPerPixelRasterPathEqualsGeneralPath(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{37, 23}, {101, 67}, {64, 128}, {1, 5}, {9, 1}} {
+		for name, img := range noisyImages(sz.w, sz.h, uint64(sz.w+sz.h)) {
+			for o := 1; o <= 8; o++ {
+				for _, chroma := range []bool{true, false} {
+					var want *Raster
+					withGeneralRasterPath(func() { want = RasterFromImage(img, o, 0, chroma) })
+					compareRasters(t, RasterFromImage(img, o, 0, chroma), want, 0)
+				}
+			}
+			_ = name
+		}
+	}
+}
+
+// TestPerPixelJPEGDecodeEqualsGeneralPath: both JPEG backends give the same rasters with and
+// without the per-pixel path, on the corpus (grey, 4:4:4, 4:2:2, 4:4:0, 4:2:0, progressive)
+// and on generated pictures whose 1/2 decode is the work raster, in all eight orientations.
+func TestPerPixelJPEGDecodeEqualsGeneralPath(t *testing.T) {
+	type jpegCase struct {
+		name string
+		data []byte
+	}
+	var cases []jpegCase
+	for _, f := range corpusJPEGs(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, jpegCase{f, data})
+	}
+	for _, sz := range []struct{ w, h int }{{1990, 1499}, {1001, 2047}} {
+		img := gradientImage(sz.w, sz.h) // distinct corners, so that orientations differ
+		gray := image.NewGray(img.Rect)
+		draw.Draw(gray, gray.Rect, img, image.Point{}, draw.Src)
+		cases = append(cases, jpegCase{fmt.Sprintf("420-%dx%d", sz.w, sz.h), jpegFixture(t, img, 90)},
+			jpegCase{fmt.Sprintf("gray-%dx%d", sz.w, sz.h), jpegFixture(t, gray, 90)})
+	}
+	ctx := context.Background()
+	perPixel := 0
+	for i, c := range cases {
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(c.data))
+		if err != nil {
+			continue
+		}
+		if m, ow, oh := jpegWorkSize(cfg.Width, cfg.Height, 1, 2, 4); (cfg.Width*m+7)/8 != ow || (cfg.Height*m+7)/8 != oh {
+			continue // cells of several pixels: both runs take the general path
+		}
+		orientations := []int{1 + i%8} // corpus files take turns
+		if !strings.HasPrefix(c.name, "testdata") {
+			orientations = []int{1, 2, 3, 4, 5, 6, 7, 8}
+		}
+		for _, o := range orientations {
+			for _, b := range []struct {
+				name   string
+				decode func(context.Context, []byte, int, int, int) (*Raster, error)
+			}{{"go", decodeJPEGGo}, {"libjpeg-turbo", decodeJPEGTurbo}} {
+				if b.name != "go" && !libjpegTurboBuilt {
+					continue
+				}
+				var want *Raster
+				var wantErr error
+				withGeneralRasterPath(func() { want, wantErr = b.decode(ctx, c.data, cfg.Width, cfg.Height, o) })
+				got, err := b.decode(ctx, c.data, cfg.Width, cfg.Height, o)
+				if (err != nil) != (wantErr != nil) {
+					t.Fatalf("%s %s orientation %d: error %v, general path %v", b.name, c.name, o, err, wantErr)
+				}
+				if err != nil {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s/%s/%d", b.name, c.name, o), func(t *testing.T) { compareRasters(t, got, want, 0) })
+				perPixel++
+			}
+		}
+	}
+	if perPixel < 100 {
+		t.Errorf("only %d decodes had one pixel per raster cell: the test does not exercise that path", perPixel)
 	}
 }

@@ -195,6 +195,18 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 		if n == 0 {
 			return nil, errors.New("libjpeg: no scanlines returned")
 		}
+		if g.perPixel() {
+			for i := range n {
+				row := buf[i*stride : (i+1)*stride]
+				if comps == 3 {
+					g.perPixelRow3(y, row)
+				} else {
+					g.perPixelRow(y, row, nil, nil, 0)
+				}
+				y++
+			}
+			continue
+		}
 		for i := range n {
 			row := buf[i*stride : (i+1)*stride]
 			if comps == 3 {
