@@ -50,6 +50,12 @@ type heatmapDrawer struct {
 	cur     [3][]float32
 	curY    int
 	fills   []image.Rectangle // the region outlines, as filled rectangles on the render
+	// Bilinear sampling of the heat grid: per output column the grid columns and weight,
+	// and the two grid rows interpolated along x (for grid rows heatY0, heatY1; -1: none).
+	heatX0, heatX1 []int32
+	heatFX         []float64
+	heatY0, heatY1 int
+	heatA, heatB   []float64
 }
 
 func newHeatmapDrawer(ev *Raster, res LocalEditResult) *heatmapDrawer {
@@ -72,6 +78,16 @@ func newHeatmapDrawer(ev *Raster, res LocalEditResult) *heatmapDrawer {
 		hd.k = (heatmapMinSide + long - 1) / long
 	}
 	hd.W, hd.H = hd.sw*hd.k, sh*hd.k
+	if res.Heat.W > 0 && res.Heat.H > 0 {
+		hd.heatX0, hd.heatX1, hd.heatFX = make([]int32, hd.W), make([]int32, hd.W), make([]float64, hd.W)
+		for x := range hd.W {
+			hx := (float64(x)+0.5)*float64(res.Heat.W)/float64(hd.W) - 0.5
+			x0, x1, fx := bilinearTaps(res.Heat.W, hx)
+			hd.heatX0[x], hd.heatX1[x], hd.heatFX[x] = int32(x0), int32(x1), fx
+		}
+		hd.heatA, hd.heatB = make([]float64, hd.W), make([]float64, hd.W)
+		hd.heatY0, hd.heatY1 = -1, -1
+	}
 	hd.rowsHot = make([]bool, res.Heat.H)
 	for hy := range hd.rowsHot {
 		for _, v := range res.Heat.V[hy*res.Heat.W : (hy+1)*res.Heat.W] {
@@ -138,6 +154,11 @@ func (hd *heatmapDrawer) drawRow(y int, pix []byte) {
 		hy = (float64(y)+0.5)*float64(res.Heat.H)/float64(H) - 0.5
 		hotRow = hd.rowsHot[max(0, min(res.Heat.H-1, int(hy)))] || hd.rowsHot[max(0, min(res.Heat.H-1, int(hy)+1))]
 	}
+	var heatA, heatB []float64
+	fy := 0.0
+	if hotRow && res.Heat.W > 0 {
+		heatA, heatB, fy = hd.heatRows(hy)
+	}
 	for x := 0; x < W; x++ {
 		sx := x / k
 		cb, cr := float32(128), float32(128)
@@ -148,9 +169,8 @@ func (hd *heatmapDrawer) drawRow(y int, pix []byte) {
 		r, g, b := float64(r32), float64(g32), float64(b32)
 		// Dim the photo so the overlay reads, keeping it recognisable.
 		r, g, b = 0.8*r, 0.8*g, 0.8*b
-		if hotRow {
-			hx := (float64(x)+0.5)*float64(res.Heat.W)/float64(W) - 0.5
-			if h := bilinear(res.Heat, hx, hy); h >= 0.5 {
+		if heatA != nil {
+			if h := heatA[x]*(1-fy) + heatB[x]*fy; h >= 0.5 {
 				// 0.5..1 fades in yellow; 1..3 goes to red.
 				a := math.Min(0.65, 0.65*(h-0.5)/0.5)
 				t := math.Min(1, math.Max(0, (h-1)/2))
@@ -258,17 +278,31 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// bilinear samples the heat grid at continuous grid coordinates (pixel centres at
-// integers), edges replicated.
-func bilinear(h Heat, x, y float64) float64 {
-	x = math.Max(0, math.Min(float64(h.W-1), x))
-	y = math.Max(0, math.Min(float64(h.H-1), y))
-	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, h.W-1), min(y0+1, h.H-1)
-	fx, fy := x-float64(x0), y-float64(y0)
-	a := float64(h.V[y0*h.W+x0])*(1-fx) + float64(h.V[y0*h.W+x1])*fx
-	b := float64(h.V[y1*h.W+x0])*(1-fx) + float64(h.V[y1*h.W+x1])*fx
-	return a*(1-fy) + b*fy
+// heatRows returns the heat grid's two rows around continuous grid row hy (pixel centres
+// at integers, edges replicated) interpolated along x at every output column, and the
+// weight of the second: a bilinear sample is a[x]·(1-fy) + b[x]·fy, and a, b are computed
+// once per pair of grid rows instead of once per pixel.
+func (hd *heatmapDrawer) heatRows(hy float64) (a, b []float64, fy float64) {
+	h := hd.res.Heat
+	y0, y1, fy := bilinearTaps(h.H, hy)
+	if y0 != hd.heatY0 || y1 != hd.heatY1 {
+		r0, r1 := h.V[y0*h.W:(y0+1)*h.W], h.V[y1*h.W:(y1+1)*h.W]
+		for x, fx := range hd.heatFX {
+			x0, x1 := hd.heatX0[x], hd.heatX1[x]
+			hd.heatA[x] = float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
+			hd.heatB[x] = float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
+		}
+		hd.heatY0, hd.heatY1 = y0, y1
+	}
+	return hd.heatA, hd.heatB, fy
+}
+
+// bilinearTaps clamps continuous coordinate v (pixel centres at integers) to a grid
+// axis of n pixels and returns the two pixels around it and the second one's weight.
+func bilinearTaps(n int, v float64) (i0, i1 int, f float64) {
+	v = math.Max(0, math.Min(float64(n-1), v))
+	i0 = int(v)
+	return i0, min(i0+1, n-1), v - float64(i0)
 }
 
 func clampByte(v float64) uint8 {
