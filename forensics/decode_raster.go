@@ -39,7 +39,7 @@ type rasterGrid struct {
 	ys, ye     []int   // per raster row: source rows [ys, ye)
 	t          Transform
 	r          *Raster
-	pend       [3][]float32 // finished stored rows not yet placed (flushRows of each plane)
+	pend       [3][]float32 // finished stored rows not yet placed (flushRows of each plane; oriented pictures only)
 	feedState
 }
 
@@ -162,8 +162,17 @@ func flush[T uint32 | float64](g *rasterGrid, oy int, accY, accCb, accCr []T) {
 }
 
 // pendRow returns the slots of raster row oy in the pending rows (chroma nil when the
-// raster has none), allocating them on first use.
+// raster has none), allocating them on first use. Unoriented pictures need no pending
+// rows: the slots are the raster's own row.
 func (g *rasterGrid) pendRow(oy int) (py, pcb, pcr []float32) {
+	if g.t == Identity {
+		r, o := g.r, oy*g.ow
+		py = r.Y[o : o+g.ow]
+		if r.Cb != nil {
+			pcb, pcr = r.Cb[o:o+g.ow], r.Cr[o:o+g.ow]
+		}
+		return py, pcb, pcr
+	}
 	if g.pend[0] == nil {
 		g.pend[0] = make([]float32, flushRows*g.ow)
 		if g.r.Cb != nil {
@@ -181,6 +190,9 @@ func (g *rasterGrid) pendRow(oy int) (py, pcb, pcr []float32) {
 // rowDone places the pending rows once raster row oy, just written, fills them or is the
 // last row.
 func (g *rasterGrid) rowDone(oy int) {
+	if g.t == Identity {
+		return // written in place
+	}
 	if k := oy % flushRows; k == flushRows-1 || oy == g.oh-1 {
 		g.place(oy-k, k+1)
 	}
