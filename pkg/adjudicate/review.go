@@ -284,7 +284,7 @@ func (s *Service) Appeal(ctx context.Context, p claim.Principal, claimID string,
 			return claim.Claim{}, claim.Errorf(claim.CodeConflict, "only a decided claim can be appealed; this one is %s", c.Status)
 		case c.AppealDeadline == nil:
 			return claim.Claim{}, claim.Errorf(claim.CodeConflict, "this decision cannot be appealed (it already decided an appeal)")
-		case s.now().After(*c.AppealDeadline):
+		case !s.now().Before(*c.AppealDeadline): // the window is [decision, deadline), as the sweeper reads it
 			return claim.Claim{}, claim.Errorf(claim.CodeConflict, "the appeal window closed at %s", c.AppealDeadline.Format("2006-01-02 15:04 MST"))
 		}
 		return c, nil

@@ -523,6 +523,7 @@ func TestAppealWindow(t *testing.T) {
 		want  claim.Code    // "" for accepted
 	}{
 		{"a second before the window closes", window - time.Second, ""},
+		{"at the deadline itself (the sweeper closes the claim then)", window, claim.CodeConflict},
 		{"a second after the window closed", window + time.Second, claim.CodeConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
