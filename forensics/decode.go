@@ -93,7 +93,7 @@ func (dec Decoder) Decode(ctx context.Context, data []byte) (*Decoded, error) {
 			return nil, err
 		}
 		if !dec.PureGo && libjpegTurboBuilt {
-			work, err := decodeJPEGTurbo(ctx, data, cfg.Width, cfg.Height, orientation)
+			work, err := decodeJPEGTurbo(ctx, data, cfg.Width, cfg.Height, orientation, pathAuto)
 			if err == nil {
 				return newDecoded(format, orientation, work, BackendLibjpegTurbo), nil
 			}
@@ -103,7 +103,7 @@ func (dec Decoder) Decode(ctx context.Context, data []byte) (*Decoded, error) {
 			// Anything libjpeg refuses gets the Go decoder's verdict, so both builds
 			// accept and refuse the same files.
 		}
-		work, err := decodeJPEGGo(ctx, data, cfg.Width, cfg.Height, orientation)
+		work, err := decodeJPEGGo(ctx, data, cfg.Width, cfg.Height, orientation, pathAuto)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, canceledError(ctx.Err())

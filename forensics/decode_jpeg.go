@@ -20,11 +20,11 @@ import (
 // backend, whose 1/2 and 1/4 decodes are the same box averages: where both backends pick
 // the same scale their rasters agree to rounding. PDQ's 512-pixel input is made from the raster, so WorkSide
 // is the size that binds.
-func decodeJPEGGo(ctx context.Context, data []byte, w, h, orientation int) (*Raster, error) {
+func decodeJPEGGo(ctx context.Context, data []byte, w, h, orientation int, path rasterPath) (*Raster, error) {
 	m, ow, oh := jpegWorkSize(w, h, 1, 2, 4)
 	s := 8 / m
 	sw, sh := (w+s-1)/s, (h+s-1)/s
-	g := newRasterGrid(w, h, sw, sh, ow, oh, transformOf(orientation), true)
+	g := newRasterGrid(w, h, sw, sh, ow, oh, transformOf(orientation), true, path)
 	_, err := jpegscale.DecodeWith(&ctxReader{ctx: ctx, r: bytes.NewReader(data)}, jpegscale.Options{
 		Scale: s,
 		Rows: func(strip image.Image) error {

@@ -38,6 +38,7 @@ type rasterGrid struct {
 	xs, xe     []int32 // per raster column: source columns [xs, xe)
 	ys, ye     []int   // per raster row: source rows [ys, ye)
 	t          Transform
+	path       rasterPath
 	r          *Raster
 	pend       [3][]float32 // finished stored rows not yet placed (flushRows of each plane; oriented pictures only)
 	feedState
@@ -45,8 +46,8 @@ type rasterGrid struct {
 
 // newRasterGrid prepares an ow×oh raster (before orientation) of a fullW×fullH stored
 // picture fed at srcW×srcH, displayed with transform t.
-func newRasterGrid(fullW, fullH, srcW, srcH, ow, oh int, t Transform, withChroma bool) *rasterGrid {
-	g := &rasterGrid{srcW: srcW, srcH: srcH, ow: ow, oh: oh, t: t}
+func newRasterGrid(fullW, fullH, srcW, srcH, ow, oh int, t Transform, withChroma bool, path rasterPath) *rasterGrid {
+	g := &rasterGrid{srcW: srcW, srcH: srcH, ow: ow, oh: oh, t: t, path: path}
 	rw, rh, fw, fh := ow, oh, fullW, fullH
 	if t.SwapsAxes() {
 		rw, rh, fw, fh = oh, ow, fullH, fullW
@@ -198,16 +199,22 @@ func (g *rasterGrid) rowDone(oy int) {
 	}
 }
 
-// rasterPerPixel enables the one-pixel-per-cell path (perPixel). Only tests turn it off,
-// to check that it gives what the general path gives, bit for bit.
-var rasterPerPixel = true
+// rasterPath chooses how a grid fills its cells. Production code always passes
+// pathAuto; tests pass pathGeneral to check that the one-pixel-per-cell path gives what
+// the general path gives, bit for bit.
+type rasterPath uint8
+
+const (
+	pathAuto    rasterPath = iota // one pixel per cell where the sizes allow (perPixel)
+	pathGeneral                   // always the box-summing path
+)
 
 // perPixel reports whether every raster cell is exactly one source pixel (a 12 MP JPEG
 // decoded at 1/4, a picture no larger than the raster). Its value is then the sample
 // itself: what the general path's sum over one pixel divided by 1 gives, without the
 // column and cell sums.
 func (g *rasterGrid) perPixel() bool {
-	return rasterPerPixel && g.srcW == g.ow && g.srcH == g.oh
+	return g.path == pathAuto && g.srcW == g.ow && g.srcH == g.oh
 }
 
 // perPixelRow writes a source row straight into raster row oy when cells are single

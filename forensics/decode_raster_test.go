@@ -155,13 +155,6 @@ func compareRasters(t *testing.T, got, want *Raster, tol float64) {
 	}
 }
 
-// withGeneralRasterPath runs f with the one-pixel-per-cell path turned off.
-func withGeneralRasterPath(f func()) {
-	rasterPerPixel = false
-	defer func() { rasterPerPixel = true }()
-	f()
-}
-
 // TestPerPixelRasterPathEqualsGeneralPath: where every raster cell is one source pixel,
 // the path that converts rows straight to floats gives the general box-summing path's
 // rasters bit for bit, for every plane layout (grey; YCbCr 4:4:4, 4:2:2, 4:2:0 and the
@@ -171,8 +164,7 @@ func TestPerPixelRasterPathEqualsGeneralPath(t *testing.T) {
 		for name, img := range noisyImages(sz.w, sz.h, uint64(sz.w+sz.h)) {
 			for o := 1; o <= 8; o++ {
 				for _, chroma := range []bool{true, false} {
-					var want *Raster
-					withGeneralRasterPath(func() { want = RasterFromImage(img, o, 0, chroma) })
+					want := rasterFromImage(img, o, 0, chroma, pathGeneral)
 					compareRasters(t, RasterFromImage(img, o, 0, chroma), want, 0)
 				}
 			}
@@ -221,15 +213,13 @@ func TestPerPixelJPEGDecodeEqualsGeneralPath(t *testing.T) {
 		for _, o := range orientations {
 			for _, b := range []struct {
 				name   string
-				decode func(context.Context, []byte, int, int, int) (*Raster, error)
+				decode func(context.Context, []byte, int, int, int, rasterPath) (*Raster, error)
 			}{{"go", decodeJPEGGo}, {"libjpeg-turbo", decodeJPEGTurbo}} {
 				if b.name != "go" && !libjpegTurboBuilt {
 					continue
 				}
-				var want *Raster
-				var wantErr error
-				withGeneralRasterPath(func() { want, wantErr = b.decode(ctx, c.data, cfg.Width, cfg.Height, o) })
-				got, err := b.decode(ctx, c.data, cfg.Width, cfg.Height, o)
+				want, wantErr := b.decode(ctx, c.data, cfg.Width, cfg.Height, o, pathGeneral)
+				got, err := b.decode(ctx, c.data, cfg.Width, cfg.Height, o, pathAuto)
 				if (err != nil) != (wantErr != nil) {
 					t.Fatalf("%s %s orientation %d: error %v, general path %v", b.name, c.name, o, err, wantErr)
 				}

@@ -12,6 +12,6 @@ import (
 // (decode_jpeg.go: image/jpeg's decoder with DCT-domain scaling).
 const libjpegTurboBuilt = false
 
-func decodeJPEGTurbo(context.Context, []byte, int, int, int) (*Raster, error) {
+func decodeJPEGTurbo(context.Context, []byte, int, int, int, rasterPath) (*Raster, error) {
 	return nil, errors.New("libjpeg-turbo backend not built (CGO_ENABLED=0 or -tags nolibjpeg)")
 }

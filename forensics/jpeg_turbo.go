@@ -134,7 +134,7 @@ const turboBatchRows = 32
 // decodeJPEGTurbo decodes a w×h JPEG (dimensions already checked against the limits)
 // straight into the work raster, oriented. Only greyscale and YCbCr JPEGs take this path;
 // anything else returns an error and falls back to the pure-Go decoder (decode_jpeg.go).
-func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*Raster, error) {
+func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int, path rasterPath) (*Raster, error) {
 	if len(data) == 0 {
 		return nil, errors.New("libjpeg: empty input")
 	}
@@ -174,7 +174,7 @@ func decodeJPEGTurbo(ctx context.Context, data []byte, w, h, orientation int) (*
 	if sw < ow || sh < oh || (comps != 1 && comps != 3) {
 		return nil, fmt.Errorf("libjpeg: unexpected output %d×%d×%d for a %d×%d raster", sw, sh, comps, ow, oh)
 	}
-	g := newRasterGrid(w, h, sw, sh, ow, oh, transformOf(orientation), true)
+	g := newRasterGrid(w, h, sw, sh, ow, oh, transformOf(orientation), true, path)
 	stride := sw * comps
 	buf := make([]byte, stride*turboBatchRows)
 	accY, colY, pre := make([]uint32, ow), make([]uint32, sw), make([]uint64, sw+1)

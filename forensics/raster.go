@@ -147,6 +147,10 @@ func (r *Raster) Apply(t Transform) *Raster {
 // maxSide (never up), then applies the EXIF orientation. It is the generic path; decoders
 // may build Rasters straight from their planes, but must give the same values.
 func RasterFromImage(img image.Image, orientation int, maxSide int, withChroma bool) *Raster {
+	return rasterFromImage(img, orientation, maxSide, withChroma, pathAuto)
+}
+
+func rasterFromImage(img image.Image, orientation int, maxSide int, withChroma bool, path rasterPath) *Raster {
 	// The body reads decoded planes directly (decode_raster.go): one pass over the source,
 	// integer sums for 8-bit planes, cells written straight to their oriented place. It
 	// gives the values of the per-pixel definition above (tested against it).
@@ -163,7 +167,7 @@ func RasterFromImage(img image.Image, orientation int, maxSide int, withChroma b
 		}
 		return r
 	}
-	g := newRasterGrid(w, h, w, h, ow, oh, transformOf(orientation), withChroma)
+	g := newRasterGrid(w, h, w, h, ow, oh, transformOf(orientation), withChroma, path)
 	g.fillImage(img)
 	return g.r
 }
