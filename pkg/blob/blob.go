@@ -41,6 +41,9 @@ var ErrCorrupt = errors.New("corrupt on disk (content hash differs)")
 // It is safe for concurrent use, also by several processes sharing the directory.
 type Store struct {
 	root string
+	// beforeRename, when a test sets it, runs in Remove between its first look at the blob
+	// and the rename, where a racing Put may refresh the blob.
+	beforeRename func()
 }
 
 // Open creates (if needed) and opens the store rooted at dir, removing temporary files an

@@ -60,10 +60,6 @@ func (s *Store) Walk(ctx context.Context, fn func(Info) error) error {
 	return nil
 }
 
-// testHookBeforeRename, when set by a test, runs in Remove between its first look at the
-// blob and the rename, where a racing Put may refresh the blob.
-var testHookBeforeRename func()
-
 // Remove deletes the blob under key if it was last stored before cutoff, and reports whether
 // it did, with what the blob was. A blob stored at or after cutoff is kept. A missing blob
 // gives an error wrapping fs.ErrNotExist.
@@ -96,8 +92,8 @@ func (s *Store) Remove(ctx context.Context, key string, cutoff time.Time) (Info,
 		return info, false, fmt.Errorf("blob: %w", err)
 	}
 	moved := filepath.Join(s.tmp(), "rm-"+hex.EncodeToString(rnd[:])+".tmp")
-	if testHookBeforeRename != nil {
-		testHookBeforeRename()
+	if s.beforeRename != nil {
+		s.beforeRename()
 	}
 	if err := os.Rename(p, moved); err != nil {
 		return info, false, fmt.Errorf("blob: %w", err)

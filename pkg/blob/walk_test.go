@@ -120,12 +120,11 @@ func TestRemoveTakesOnlyBlobsStoredBeforeTheCutoff(t *testing.T) {
 			s := openStore(t)
 			key := putAged(t, s, "photo", tc.age)
 			if tc.putMeanwhile {
-				testHookBeforeRename = func() {
+				s.beforeRename = func() {
 					if _, err := s.Put(ctx, []byte("photo")); err != nil {
 						t.Error(err)
 					}
 				}
-				defer func() { testHookBeforeRename = nil }()
 			}
 			info, removed, err := s.Remove(ctx, key, cutoff)
 			if err != nil || removed != tc.removed {
