@@ -520,9 +520,6 @@ func judgeRegion(eb *elaBlocks, s *elaSums, ci int, members []int, sign, spread,
 	r.coefficients = n
 	r.frequencies = agree
 	r.evidence = capped
-	if debugELA != nil {
-		debugELA(r, blocks, capped, agree)
-	}
 	return sign*r.mean >= elaRegionMean && sign*(r.mean-r.matched) >= elaRegionMean &&
 		capped >= minEvidence && agree >= elaMinFrequencies
 }
@@ -583,8 +580,6 @@ func total(v *[elaToneBins]int64) int64 {
 	}
 	return t
 }
-
-var debugELA func(r *elaRegionFound, blocks int, capped float64, agree int) // TEMP
 
 // grow keeps the weak cells connected (8-neighbours) to a strong one.
 func grow(strong, weak []bool, w, h int) []bool {
