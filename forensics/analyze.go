@@ -20,14 +20,23 @@ type AnalyzerOptions struct {
 	// about 2.4 image/jpeg decodes per photo (BenchmarkELA12MP), and catches edits with no reference
 	// to compare against: see ela.go for what it can and cannot see.
 	ELA bool
+	// ReferenceCache, when set, keeps decoded references with a Key between Analyze calls
+	// (and analyzers: one cache may serve several, each finding only decodes made under its
+	// own limits and backend). Nil: every call decodes its references (once per call, or
+	// once per ShareDecodes slice).
+	ReferenceCache *ReferenceCache
 }
 
 // Analyzer runs the forensic pipeline: decode once, then hashes, metadata, reference
 // matching, local edits and the risk that the findings explain. It holds no state between
-// calls and is safe for concurrent use.
+// calls apart from its optional ReferenceCache, and is safe for concurrent use.
 type Analyzer struct {
 	decoder Decoder
 	ela     bool
+	refs    *ReferenceCache
+	// refKeySuffix is appended to Reference.Key in the cache: a decode is only reused by
+	// analyzers with the same limits and backend choice.
+	refKeySuffix string
 }
 
 // NewAnalyzer returns an Analyzer with opts, defaults filled in.
@@ -39,7 +48,8 @@ func NewAnalyzer(opts AnalyzerOptions) *Analyzer {
 	if limits.MaxPixels <= 0 {
 		limits.MaxPixels = DefaultMaxPixels
 	}
-	return &Analyzer{decoder: Decoder{Limits: limits, PureGo: opts.PureGo}, ela: opts.ELA}
+	return &Analyzer{decoder: Decoder{Limits: limits, PureGo: opts.PureGo}, ela: opts.ELA,
+		refs: opts.ReferenceCache, refKeySuffix: fmt.Sprintf("\x00%d:%d:%t", limits.MaxBytes, limits.MaxPixels, opts.PureGo)}
 }
 
 // MaxBytes is the largest file the analyzer accepts; callers reading files use it to stop early.
@@ -54,11 +64,15 @@ type Input struct {
 // Reference is a merchant photo evidence is compared with. Hashes, when the caller stored
 // them at upload (Fingerprint), let matching try the likeliest reference first; Load
 // fetches the bytes when pixels are needed. References passed through ShareDecodes are
-// decoded at most once however many evidence photos are analysed against them.
+// decoded at most once however many evidence photos are analysed against them; those with
+// a Key are also kept in the analyzer's ReferenceCache, if it has one, across calls.
 type Reference struct {
 	Name   string
 	Hashes *Hashes
 	Load   func(ctx context.Context) ([]byte, error)
+	// Key identifies the bytes Load returns, stably across calls (their hex sha256, say):
+	// references with the same Key share one cached decode. Empty: not cached.
+	Key string
 
 	memo *referenceMemo
 }
@@ -237,9 +251,11 @@ func (a *Analyzer) bestReference(ctx context.Context, ev *Decoded, evHashes Hash
 	return best, bestRef, found, warnings
 }
 
-// decodeReference loads and decodes a reference, once per memo when it has one.
+// decodeReference loads and decodes a reference within the analyzer's limits: through the
+// reference cache when it has a Key, and once per memo when it has one. The *Decoded may be
+// shared with other analyses: it is only read.
 func (a *Analyzer) decodeReference(ctx context.Context, r Reference) (*Decoded, error) {
-	load := func() (*Decoded, error) {
+	load := func(ctx context.Context) (*Decoded, error) {
 		if r.Load == nil {
 			return nil, errors.New("no loader")
 		}
@@ -249,10 +265,16 @@ func (a *Analyzer) decodeReference(ctx context.Context, r Reference) (*Decoded, 
 		}
 		return a.decoder.Decode(ctx, data)
 	}
-	if r.memo == nil {
-		return load()
+	decode := func() (*Decoded, error) {
+		if r.Key == "" {
+			return load(ctx)
+		}
+		return a.refs.get(ctx, r.Key+a.refKeySuffix, load)
 	}
-	r.memo.once.Do(func() { r.memo.dec, r.memo.err = load() })
+	if r.memo == nil {
+		return decode()
+	}
+	r.memo.once.Do(func() { r.memo.dec, r.memo.err = decode() })
 	return r.memo.dec, r.memo.err
 }
 
