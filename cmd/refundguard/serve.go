@@ -40,6 +40,7 @@ type serveConfig struct {
 	maxPhotoBytes   int64
 	maxPhotoPixels  int64
 	ela             bool
+	referenceCache  byteSize
 	shutdownTimeout time.Duration
 	lease           time.Duration
 	logLevel        string
@@ -62,6 +63,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxPhotoBytes, "max-photo-bytes", 20<<20, "bytes per photo")
 	fs.Int64Var(&c.maxPhotoPixels, "max-photo-pixels", 50_000_000, "pixels per photo")
 	fs.BoolVar(&c.ela, "ela", false, "also run error-level analysis on JPEG evidence (ela_anomaly; costs about 2.4 decodes per photo)")
+	c.referenceCache = 256 << 20
+	fs.Var(&c.referenceCache, "reference-cache", "memory for decoded reference photos kept between analyses, in bytes or with a unit (256MB, 1GB); 0 decodes them for every claim")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests and analyses in flight may take to finish on shutdown")
 	fs.DurationVar(&c.lease, "analysis-lease", time.Minute, "how long a dead worker's analysis job waits before another instance takes it")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -126,6 +129,12 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 		return err
 	}
 	reg := httpapi.NewRegistry()
+	// One cache for every worker: a product's catalog photos are decoded once for all the
+	// claims on it, not once per analysis.
+	refCache := forensics.NewReferenceCache(int64(cfg.referenceCache))
+	if refCache != nil {
+		httpapi.NewReferenceCacheMetrics(reg, refCache)
+	}
 	svc, parts, err := openService(ctx, cfg.data, adjudicate.Config{
 		Logger:        log,
 		Limits:        adjudicate.Limits{MaxPhotos: cfg.maxPhotos, MaxPhotoBytes: cfg.maxPhotoBytes},
@@ -134,7 +143,8 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 		RulesExplicit: cfg.rulesFile != "",
 		Review: adjudicate.ReviewOptions{Lease: cfg.reviewLease, FourEyesThreshold: cfg.fourEyes,
 			AppealWindow: cfg.appealWindow, EvidenceWindow: cfg.evidenceWindow},
-	}, forensics.AnalyzerOptions{MaxBytes: cfg.maxPhotoBytes, MaxPixels: cfg.maxPhotoPixels, ELA: cfg.ela})
+	}, forensics.AnalyzerOptions{MaxBytes: cfg.maxPhotoBytes, MaxPixels: cfg.maxPhotoPixels, ELA: cfg.ela,
+		ReferenceCache: refCache})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -185,7 +195,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stdou
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("refundguard serving", "addr", ln.Addr().String(), "database", parts.store.Dialect(),
-		"data_dir", cfg.data.dataDir, "workers", cfg.workers)
+		"data_dir", cfg.data.dataDir, "workers", cfg.workers, "reference_cache", cfg.referenceCache.String())
 
 	var runErr error
 	select {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -179,6 +180,14 @@ func TestServeEndToEnd(t *testing.T) {
 	}, stderr)
 	if code, m := c.do("GET", "/metrics", "", "", nil, nil); code != 200 || !strings.Contains(m["raw"].(string), `refundguard_claims{status="awaiting_merchant"} 1`) {
 		t.Fatalf("metrics %d: %.2000s", code, m["raw"])
+	} else {
+		// The packing photo was decoded once and kept, in the default 256 MB.
+		for _, want := range []string{"refundguard_reference_cache_misses_total 1\n", "refundguard_reference_cache_hits_total 0\n",
+			"refundguard_reference_cache_entries 1\n", "refundguard_reference_cache_max_bytes 2.68435456e+08\n"} {
+			if !strings.Contains(m["raw"].(string), want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
 	}
 	// The review queue is served (empty: nothing is in review) and so is the console.
 	if code, got := c.do("POST", "/v1/review/lease", reviewer, "", nil, nil); code != 204 {
@@ -371,6 +380,8 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		{"a rule set that does not compile", []string{"serve", "--data-dir", t.TempDir(), "--rules", writeFile(t, "bad.yaml", "name: x\nfallback: approve\nrules: []\n")}, nil},
 		{"a missing rule set", []string{"serve", "--data-dir", t.TempDir(), "--rules", "/nonexistent/policy.yaml"}, nil},
 		{"a review lease under a minute", []string{"serve", "--review-lease", "10s"}, nil},
+		{"a negative reference cache", []string{"serve", "--reference-cache", "-1"}, nil},
+		{"a reference cache in an unknown unit", []string{"serve"}, map[string]string{"REFUNDGUARD_REFERENCE_CACHE": "2TB"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runWithEnv(t, func(k string) string { return tc.env[k] }, tc.args...)
@@ -399,5 +410,36 @@ func TestServeOnPostgres(t *testing.T) {
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestServeReferenceCacheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int64
+	}{
+		{"default", nil, nil, 256 << 20},
+		{"bytes", []string{"--reference-cache", "1000000"}, nil, 1000000},
+		{"megabytes", []string{"--reference-cache", "512MB"}, nil, 512 << 20},
+		{"mebibytes, lower case", []string{"--reference-cache", "64mib"}, nil, 64 << 20},
+		{"gigabytes", []string{"--reference-cache", "1GB"}, nil, 1 << 30},
+		{"disabled", []string{"--reference-cache", "0"}, nil, 0},
+		{"from the environment", nil, map[string]string{"REFUNDGUARD_REFERENCE_CACHE": "128MB"}, 128 << 20},
+		{"the command line wins", []string{"--reference-cache", "0"}, map[string]string{"REFUNDGUARD_REFERENCE_CACHE": "128MB"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			var cfg serveConfig
+			cfg.register(fs)
+			if err := parseFlags(fs, tc.args, func(k string) string { return tc.env[k] }); err != nil {
+				t.Fatal(err)
+			}
+			if int64(cfg.referenceCache) != tc.want {
+				t.Fatalf("--reference-cache = %d (%s), want %d", cfg.referenceCache, cfg.referenceCache, tc.want)
+			}
+		})
 	}
 }

@@ -309,7 +309,9 @@ func (s *Service) references(ctx context.Context, o claim.Order) ([]forensics.Re
 	imgs = append(imgs, catalog...)
 	refs := make([]forensics.Reference, 0, len(imgs))
 	for _, img := range imgs {
-		ref := forensics.Reference{Name: img.ID, Load: func(ctx context.Context) ([]byte, error) {
+		// Key: a photo's decode is the same for every claim, so the analyzer's reference
+		// cache (serve --reference-cache) keeps it by the blob's sha256 across jobs.
+		ref := forensics.Reference{Name: img.ID, Key: img.SHA256, Load: func(ctx context.Context) ([]byte, error) {
 			return s.blobs.Get(ctx, img.SHA256)
 		}}
 		if img.Hashes.PDQ != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/refundguard/refundguard/forensics"
 	"github.com/refundguard/refundguard/pkg/claim"
 )
 
@@ -53,6 +54,40 @@ func NewAnalysisMetrics(reg prometheus.Registerer) *AnalysisMetrics {
 // AnalysisFinished records one job run.
 func (m *AnalysisMetrics) AnalysisFinished(outcome string, d time.Duration) {
 	m.durations.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// referenceCacheCollector reads the analysis workers' reference cache at scrape time.
+type referenceCacheCollector struct{ cache *forensics.ReferenceCache }
+
+var (
+	refCacheHits      = prometheus.NewDesc("refundguard_reference_cache_hits_total", "Reference photo decodes served from the cache (or shared with an analysis decoding the same photo).", nil, nil)
+	refCacheMisses    = prometheus.NewDesc("refundguard_reference_cache_misses_total", "Reference photos read and decoded because the cache did not hold them.", nil, nil)
+	refCacheEvictions = prometheus.NewDesc("refundguard_reference_cache_evictions_total", "Decoded reference photos dropped to stay within the cache's budget.", nil, nil)
+	refCacheBytes     = prometheus.NewDesc("refundguard_reference_cache_bytes", "Bytes of decoded reference photos the cache holds.", nil, nil)
+	refCacheMaxBytes  = prometheus.NewDesc("refundguard_reference_cache_max_bytes", "The cache's budget (serve --reference-cache).", nil, nil)
+	refCacheEntries   = prometheus.NewDesc("refundguard_reference_cache_entries", "Decoded reference photos the cache holds.", nil, nil)
+)
+
+// NewReferenceCacheMetrics registers refundguard_reference_cache_* on reg: hits, misses and
+// evictions counters and the bytes, budget and entries held, read from cache at each scrape.
+func NewReferenceCacheMetrics(reg prometheus.Registerer, cache *forensics.ReferenceCache) {
+	reg.MustRegister(&referenceCacheCollector{cache: cache})
+}
+
+func (c *referenceCacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{refCacheHits, refCacheMisses, refCacheEvictions, refCacheBytes, refCacheMaxBytes, refCacheEntries} {
+		ch <- d
+	}
+}
+
+func (c *referenceCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.cache.Stats()
+	ch <- prometheus.MustNewConstMetric(refCacheHits, prometheus.CounterValue, float64(st.Hits))
+	ch <- prometheus.MustNewConstMetric(refCacheMisses, prometheus.CounterValue, float64(st.Misses))
+	ch <- prometheus.MustNewConstMetric(refCacheEvictions, prometheus.CounterValue, float64(st.Evictions))
+	ch <- prometheus.MustNewConstMetric(refCacheBytes, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(refCacheMaxBytes, prometheus.GaugeValue, float64(st.MaxBytes))
+	ch <- prometheus.MustNewConstMetric(refCacheEntries, prometheus.GaugeValue, float64(st.Entries))
 }
 
 // httpMetrics are the per-request series. Routes are labelled by template, never by raw
