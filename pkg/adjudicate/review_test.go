@@ -424,6 +424,9 @@ func TestAppealGoesToAReviewerWithNoPartInTheDecision(t *testing.T) {
 		{name: "an overturned rejection: its proposer and the reviewer who overturned it", amount: 300000,
 			rulings:   []ruling{{reviewer, claim.OutcomeReject}, {reviewer2, claim.OutcomeApprove}},
 			appellant: merchant1, barred: []claim.Principal{reviewer, reviewer2}, hearer: reviewer3, ruling: claim.OutcomePartial},
+		{name: "a reviewer who asked for more photos, and the one who then rejected", amount: 9900,
+			rulings:   []ruling{{reviewer, claim.OutcomeRequestEvidence}, {reviewer2, claim.OutcomeReject}},
+			appellant: buyer1, barred: []claim.Principal{reviewer, reviewer2}, hearer: reviewer3, ruling: claim.OutcomeApprove},
 		{name: "a small rejection: its one reviewer", amount: 9900,
 			rulings:   []ruling{{reviewer, claim.OutcomeReject}},
 			appellant: buyer1, barred: []claim.Principal{reviewer}, hearer: reviewer2, ruling: claim.OutcomeApprove},
@@ -441,6 +444,8 @@ func TestAppealGoesToAReviewerWithNoPartInTheDecision(t *testing.T) {
 		case claim.OutcomePartial:
 			amount := int64(5000)
 			in.Amount = &amount
+		case claim.OutcomeRequestEvidence:
+			in.Note = "a photo of the label"
 		}
 		d, err := h.svc.DecideTask(context.Background(), p, task.ID, in)
 		if err != nil {
@@ -466,6 +471,16 @@ func TestAppealGoesToAReviewerWithNoPartInTheDecision(t *testing.T) {
 				for _, r := range tc.rulings {
 					if d := decide(t, h, r.by, c.ID, kind, r.outcome); d.Pending {
 						kind = claim.TaskSecondReview
+					}
+					if r.outcome == claim.OutcomeRequestEvidence {
+						// The buyer sends the photo asked for; after its analysis the claim
+						// is back in review, on a new task.
+						if _, err := h.svc.AddEvidence(ctx, buyer1, c.ID, uploads(60+i)); err != nil {
+							t.Fatal(err)
+						}
+						if got := h.waitRouted(c.ID); got.Status != claim.StatusInReview {
+							t.Fatalf("after the buyer's new photo the claim is %s", got.Status)
+						}
 					}
 				}
 				if _, err := h.svc.Appeal(ctx, tc.appellant, c.ID, adjudicate.AppealInput{Statement: "look again"}); err != nil {
