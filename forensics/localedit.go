@@ -118,6 +118,9 @@ func LocalEditsWith(ctx context.Context, ev, ref *Raster, m Match, opts LocalEdi
 	if ev == nil || ref == nil || m.u1 <= m.u0 || m.v1 <= m.v0 || ctx.Err() != nil {
 		return res
 	}
+	if m.Inset {
+		return insetEdits(ctx, ev, ref, m, opts)
+	}
 	d := newEditDiff(ev, ref, m, opts)
 	if d == nil || ctx.Err() != nil {
 		return res
@@ -537,4 +540,90 @@ func (d *editDiff) regions(res *LocalEditResult, tu clusterTuning, minZ float64)
 	// Confidence grows with how far past the threshold the strongest pixel is and with the
 	// amount of changed pixels.
 	res.Confidence = clamp(0.55+0.12*math.Log2(float64(peak))+0.08*math.Log2(float64(strongN2)/float64(regionHot)), 0.55, 0.97)
+}
+
+// insetMargin is how far in from the inset's edge, in the evidence's full-resolution
+// pixels, the comparison of an inset starts: the edge between the reference and what
+// surrounds it (a border, an app's bars, a neighbour in a collage) rings through the JPEG
+// blocks it crosses, up to a 16-pixel chroma block in, which is no edit. It is at most
+// insetMarginShare of the inset's side, and at least 2 raster pixels.
+const (
+	insetMargin      = 16
+	insetMarginShare = 0.05
+)
+
+// insetEdits compares the part of the evidence that shows the reference (m.Inset): the
+// whole pixels of the evidence raster inside the inset, less insetMargin, are copied into a
+// raster of their own, compared with the reference as a crop (the sub-raster's edges lie a
+// fraction of a pixel inside the reference's), and the regions and heat are put back in the
+// evidence's frame. What lies outside the inset is never compared.
+func insetEdits(ctx context.Context, ev, ref *Raster, m Match, opts LocalEditOptions) LocalEditResult {
+	var res LocalEditResult
+	if ev.FullW <= 0 || ev.FullH <= 0 || m.InsetW <= 0 || m.InsetH <= 0 {
+		return res
+	}
+	// The inset in raster pixels, and the whole raster pixels inside it.
+	kx, ky := float64(ev.W)/float64(ev.FullW), float64(ev.H)/float64(ev.FullH)
+	in := rect{m.InsetX * kx, m.InsetY * ky, (m.InsetX + m.InsetW) * kx, (m.InsetY + m.InsetH) * ky}
+	mx := max(2, int(math.Ceil(math.Min(insetMargin, insetMarginShare*m.InsetW)*kx)))
+	my := max(2, int(math.Ceil(math.Min(insetMargin, insetMarginShare*m.InsetH)*ky)))
+	x0 := max(0, int(math.Ceil(in.x0))+mx)
+	y0 := max(0, int(math.Ceil(in.y0))+my)
+	x1 := min(ev.W, int(math.Floor(in.x1))-mx)
+	y1 := min(ev.H, int(math.Floor(in.y1))-my)
+	if x1-x0 < minMatchPixels || y1-y0 < minMatchPixels {
+		return res
+	}
+	sw, sh := x1-x0, y1-y0
+	sub := NewRaster(sw, sh, ev.Cb != nil && ev.Cr != nil)
+	for c, p := range [3][2][]float32{{sub.Y, ev.Y}, {sub.Cb, ev.Cb}, {sub.Cr, ev.Cr}} {
+		if p[0] == nil || (c > 0 && sub.Cb == nil) {
+			continue
+		}
+		for y := 0; y < sh; y++ {
+			copy(p[0][y*sw:(y+1)*sw], p[1][(y0+y)*ev.W+x0:(y0+y)*ev.W+x1])
+		}
+	}
+	// The sub-raster as a crop of the transformed reference, in fractions of it.
+	sm := m
+	sm.Inset = false
+	sm.u0, sm.u1 = (float64(x0)-in.x0)/in.w(), (float64(x1)-in.x0)/in.w()
+	sm.v0, sm.v1 = (float64(y0)-in.y0)/in.h(), (float64(y1)-in.y0)/in.h()
+	sr := LocalEditsWith(ctx, sub, ref, sm, opts)
+
+	res.ChangedFraction, res.Confidence, res.Noise = sr.ChangedFraction, sr.Confidence, sr.Noise
+	res.Compared = sr.Compared * float64(sw*sh) / float64(ev.W*ev.H)
+	// Regions: sub-raster pixels (its full resolution is its raster) to the evidence's.
+	for _, r := range sr.Regions {
+		rx0 := int(math.Floor(float64(x0+r.X) / kx))
+		ry0 := int(math.Floor(float64(y0+r.Y) / ky))
+		rx1 := min(ev.FullW, int(math.Ceil(float64(x0+r.X+r.W)/kx)))
+		ry1 := min(ev.FullH, int(math.Ceil(float64(y0+r.Y+r.H)/ky)))
+		res.Regions = append(res.Regions, Region{X: rx0, Y: ry0, W: rx1 - rx0, H: ry1 - ry0})
+	}
+	// Heat: a grid over the whole evidence at the sub-grid's pitch, zero outside the inset.
+	if sr.Heat.W > 0 && sr.Heat.H > 0 {
+		px, py := float64(sw)/float64(sr.Heat.W), float64(sh)/float64(sr.Heat.H)
+		hw := max(1, int(math.Round(float64(ev.W)/px)))
+		hh := max(1, int(math.Round(float64(ev.H)/py)))
+		heat := Heat{W: hw, H: hh, V: make([]float32, hw*hh)}
+		cx, cy := float64(ev.W)/float64(hw), float64(ev.H)/float64(hh)
+		cols := make([]int, hw)
+		for i := range cols {
+			cols[i] = int(math.Floor(((float64(i)+0.5)*cx - float64(x0)) / px))
+		}
+		for j := 0; j < hh; j++ {
+			sy := int(math.Floor(((float64(j)+0.5)*cy - float64(y0)) / py))
+			if sy < 0 || sy >= sr.Heat.H {
+				continue
+			}
+			for i, sx := range cols {
+				if sx >= 0 && sx < sr.Heat.W {
+					heat.V[j*hw+i] = sr.Heat.V[sy*sr.Heat.W+sx]
+				}
+			}
+		}
+		res.Heat = heat
+	}
+	return res
 }

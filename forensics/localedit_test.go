@@ -184,6 +184,8 @@ func TestOddShapesDoNotPanic(t *testing.T) {
 				for _, m := range []Match{
 					{Transform: Rotate90, u1: 1, v1: 1},
 					{Transform: Identity, u0: -0.5, v0: 0.2, u1: 1.5, v1: 0.3},
+					{Transform: Rotate90, Inset: true, InsetX: -3, InsetY: 2, InsetW: 40, InsetH: 900, u1: 1, v1: 1},
+					{Transform: MirrorH, Inset: true, InsetX: 0.5, InsetY: 0.5, InsetW: 1e4, InsetH: 3, u1: 1, v1: 1},
 				} {
 					HeatmapImage(ev, LocalEdits(context.Background(), ev, ref, m))
 				}

@@ -27,6 +27,10 @@ import (
 //     painted blocks notwithstanding (TestDetectionRates' cases; 99% under 0.08 and over
 //     0.8).
 //
+// When the evidence is not found inside the reference, the same search runs with the roles
+// swapped (matchInset): the reference inside the evidence, as in a screenshot of the shop
+// app, a collage or a photo given a border. The Match then says so (Inset) and where.
+//
 // Resampling is area-weighted from 2× pyramids, and transforms are applied to the small
 // resampled result, never to a work raster (align.go). README "Forensics: matching and
 // local edits" has the measured rates and costs.
@@ -58,6 +62,13 @@ type Match struct {
 	Distance int
 	// Confidence that the evidence derives from the reference, 0..1.
 	Confidence float64
+	// Inset is true when the evidence shows the whole (transformed) reference inside a
+	// larger picture — a screenshot of the shop app, a collage, a border — rather than a
+	// part of it. The crop is then the whole transformed reference, Coverage is 1, and
+	// InsetX/Y/W/H is where the reference lies in the evidence, in the evidence's
+	// full-resolution pixels (after EXIF orientation). LocalEdits compares only that part.
+	Inset                          bool
+	InsetX, InsetY, InsetW, InsetH float64
 
 	// The crop as fractions of the transformed reference, for the local diff.
 	u0, v0, u1, v1 float64
@@ -65,14 +76,17 @@ type Match struct {
 
 // Description names what was done to the reference, e.g. "identity", "rotate90+crop",
 // "mirror+closeup+scale+tone": the dihedral transform (Transform.String) when not the
-// identity, then "crop" (a margin over 2% cut), "closeup" (under half the area kept),
-// "scale" (resized by more than 3%) and "tone" (brightness/contrast changed by over 3%).
+// identity, then "inset" (the whole reference shown inside a larger picture), "crop" (a
+// margin over 2% cut) or "closeup" (under half the area kept), "scale" (resized by more
+// than 3%) and "tone" (brightness/contrast changed by over 3%).
 func (m Match) Description() string {
 	var parts []string
 	if m.Transform != Identity {
 		parts = append(parts, m.Transform.String())
 	}
 	switch {
+	case m.Inset:
+		parts = append(parts, "inset")
 	case m.Coverage < 0.5:
 		parts = append(parts, "closeup")
 	case m.u0 > 0.02 || m.v0 > 0.02 || m.u1 < 0.98 || m.v1 < 0.98:
@@ -100,11 +114,22 @@ type MatchOptions struct {
 	// measures 0.56-1 after the edits a buyer makes, different shots of similar scenes at
 	// most 0.31 (TestDetectionRates' cases).
 	MinCorrelation float64
+	// MinInset is the smallest fraction of the evidence's area the reference may cover
+	// when it is found inside the evidence (Match.Inset). Default 0.2 (a photo in a 2×2
+	// collage covers a quarter); smaller values cost time and raise the chance of chance
+	// matches with a part of a busy photo.
+	MinInset float64
+	// NoInset skips the search for the reference inside the evidence, which otherwise runs
+	// whenever the evidence is not found inside the reference.
+	NoInset bool
 }
 
 func (o MatchOptions) withDefaults() MatchOptions {
 	if o.MinCoverage <= 0 {
 		o.MinCoverage = 0.2
+	}
+	if o.MinInset <= 0 {
+		o.MinInset = 0.2
 	}
 	if o.MinCorrelation <= 0 {
 		o.MinCorrelation = 0.45
@@ -135,7 +160,7 @@ func ReferenceMatchFinding(ref string, m Match) Finding {
 	if m.Confidence < 0.75 {
 		sev = SeverityMedium
 	}
-	return Finding{
+	f := Finding{
 		Code:       CodeReferenceMatch,
 		Severity:   sev,
 		Confidence: round3(m.Confidence),
@@ -151,6 +176,17 @@ func ReferenceMatchFinding(ref string, m Match) Finding {
 			"dihedral":    m.Transform.String(),
 		},
 	}
+	if m.Inset {
+		f.Message = fmt.Sprintf("the evidence shows the reference photo %s inside a larger picture (%s), not a new photo of the item", ref, m.Description())
+		f.Details["inset"] = m.insetRegion()
+	}
+	return f
+}
+
+// insetRegion is the inset rectangle in whole evidence pixels.
+func (m Match) insetRegion() Region {
+	x0, y0 := int(math.Round(m.InsetX)), int(math.Round(m.InsetY))
+	return Region{X: x0, Y: y0, W: int(math.Round(m.InsetX+m.InsetW)) - x0, H: int(math.Round(m.InsetY+m.InsetH)) - y0}
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
@@ -168,7 +204,60 @@ func MatchReferenceWith(ctx context.Context, ev, ref *Raster, opts MatchOptions)
 		return Match{}, false
 	}
 	opts = opts.withDefaults()
-	mc := newMatchContext(ev, ref)
+	evPyr, refPyr := buildPyramid(plane{ev.W, ev.H, ev.Y}), buildPyramid(plane{ref.W, ref.H, ref.Y})
+	m, ok := matchInside(ctx, newMatchContext(ev, ref, evPyr, refPyr), opts.MinCoverage, opts.MinCorrelation)
+	if ok || opts.NoInset || ctx.Err() != nil {
+		return m, ok
+	}
+	if im, ok := matchInset(ctx, newMatchContext(ref, ev, refPyr, evPyr), opts); ok {
+		return im, true
+	}
+	return m, false
+}
+
+// matchInset looks for the reference inside the evidence: the search of matchInside with
+// the roles swapped (mc's "evidence" is the reference), the reference covering at least
+// opts.MinInset of the evidence's area. The swapped match says the evidence, transformed by
+// T and cropped, shows the reference; so the evidence shows the reference transformed by
+// T's inverse, whole, at the crop mapped back into the evidence's frame.
+func matchInset(ctx context.Context, mc *matchContext, opts MatchOptions) (Match, bool) {
+	mc.inset = true
+	s, ok := matchInside(ctx, mc, opts.MinInset, opts.MinCorrelation)
+	if !ok {
+		return Match{}, false
+	}
+	ev, ref := mc.ref, mc.ev
+	t := s.Transform.Inverse()
+	in := sourceRect(s.Transform, rect{s.CropX, s.CropY, s.CropX + s.CropW, s.CropY + s.CropH}, float64(ev.FullW), float64(ev.FullH))
+	fw, fh := float64(ref.FullW), float64(ref.FullH)
+	if t.SwapsAxes() {
+		fw, fh = fh, fw
+	}
+	// The swapped fit is reference ≈ g·evidence + o.
+	gain, offset := 1.0, 0.0
+	if math.Abs(s.Gain) > 1e-3 {
+		gain, offset = 1/s.Gain, -s.Offset/s.Gain
+	}
+	return Match{
+		Transform: t,
+		CropW:     fw, CropH: fh,
+		Scale:       in.w() / fw,
+		Coverage:    1,
+		Gain:        gain,
+		Offset:      offset,
+		Correlation: s.Correlation,
+		Distance:    s.Distance,
+		Confidence:  s.Confidence,
+		Inset:       true,
+		InsetX:      in.x0, InsetY: in.y0, InsetW: in.w(), InsetH: in.h(),
+		u1: 1, v1: 1,
+	}, true
+}
+
+// matchInside finds the evidence inside the reference (the coarse-to-fine search above),
+// showing at least minCoverage of the reference's area.
+func matchInside(ctx context.Context, mc *matchContext, minCoverage, minCorrelation float64) (Match, bool) {
+	opts := MatchOptions{MinCoverage: minCoverage, MinCorrelation: minCorrelation}
 	cands := mc.coarseSearch(ctx, opts)
 	if len(cands) == 0 || ctx.Err() != nil {
 		return Match{}, false
@@ -217,6 +306,12 @@ type hypothesis struct {
 type matchContext struct {
 	ev, ref       *Raster
 	evPyr, refPyr pyramid
+	// inset is set for the swapped search (the reference inside the evidence), whose
+	// coarse estimate is cruder (a quarter of the evidence is 16 coarse pixels wide) and
+	// whose photo often fills one side of the picture: refine may move its window four
+	// times instead of two when the peak sits on its edge, and keeps the crop's size
+	// within the picture.
+	inset bool
 	// Scratch reused across steps.
 	sc       resampleScratch
 	integ    integrals
@@ -224,12 +319,10 @@ type matchContext struct {
 	e0       []float32
 }
 
-func newMatchContext(ev, ref *Raster) *matchContext {
-	return &matchContext{
-		ev: ev, ref: ref,
-		evPyr:  buildPyramid(plane{ev.W, ev.H, ev.Y}),
-		refPyr: buildPyramid(plane{ref.W, ref.H, ref.Y}),
-	}
+// newMatchContext compares ev with ref, given their luma pyramids (shared by the swapped
+// attempt: a pyramid is only read, its lazy level made once).
+func newMatchContext(ev, ref *Raster, evPyr, refPyr pyramid) *matchContext {
+	return &matchContext{ev: ev, ref: ref, evPyr: evPyr, refPyr: refPyr}
 }
 
 // refDims returns the reference's raster and full-resolution extents after t.
@@ -403,7 +496,11 @@ func (mc *matchContext) refine(h hypothesis, side, pad int) hypothesis {
 	span := 2*pad + 1
 	scores := make([]float64, 3*span*span)
 	at := func(si, dx, dy int) float64 { return scores[(si*span+dy)*span+dx] }
-	for iter := 0; iter < 2; iter++ {
+	iters := 2
+	if mc.inset {
+		iters = 4
+	}
+	for iter := 0; iter < iters; iter++ {
 		bestS, bestX, bestY, best := 1, pad, pad, math.Inf(-1)
 		for si := 0; si < 3; si++ {
 			// Scale the hypothesis about its centre by one grid pixel of the long side.
@@ -458,6 +555,12 @@ func (mc *matchContext) refine(h hypothesis, side, pad int) hypothesis {
 		if bestX > 0 && bestX < 2*pad && bestY > 0 && bestY < 2*pad && bestS == 1 {
 			break
 		}
+	}
+	if mc.inset {
+		// A crop larger than the picture (a photo filling one side of the picture it is
+		// found in, scaled a little past it) would leave the next, finer refinement no
+		// position inside.
+		h.cu, h.cv = math.Min(h.cu, 1), math.Min(h.cv, 1)
 	}
 	h.u0 = clamp(h.u0, 0, math.Max(0, 1-h.cu))
 	h.v0 = clamp(h.v0, 0, math.Max(0, 1-h.cv))

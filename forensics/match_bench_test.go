@@ -49,14 +49,30 @@ func BenchmarkMatchReference(b *testing.B) {
 			}
 		})
 	}
-	b.Run("unrelated", func(b *testing.B) {
-		ev, _ := benchPair(b, "gps-0010", synth.Recipe{Quality: 80})
-		_, ref := benchPair(b, "gps-0012", synth.Recipe{Quality: 80})
+	b.Run("inset", func(b *testing.B) {
+		ev, ref := benchPair(b, "bridge", synth.Recipe{Canvas: synth.AppScreenshot(), Scale: 0.8, Quality: 80})
 		b.ReportAllocs()
 		for b.Loop() {
-			MatchReference(context.Background(), ev, ref)
+			if m, ok := MatchReference(context.Background(), ev, ref); !ok || !m.Inset {
+				b.Fatal("no inset match")
+			}
 		}
 	})
+	// An unrelated pair costs both searches: the evidence inside the reference, then the
+	// reference inside the evidence; "unrelated-noinset" is the first alone.
+	ev, _ := benchPair(b, "gps-0010", synth.Recipe{Quality: 80})
+	_, ref := benchPair(b, "gps-0012", synth.Recipe{Quality: 80})
+	for _, c := range []struct {
+		name string
+		opts MatchOptions
+	}{{"unrelated", MatchOptions{}}, {"unrelated-noinset", MatchOptions{NoInset: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				MatchReferenceWith(context.Background(), ev, ref, c.opts)
+			}
+		})
+	}
 }
 
 func BenchmarkLocalEdits(b *testing.B) {

@@ -176,6 +176,37 @@ var recipeKinds = []recipeKind{
 	}},
 }
 
+// insetKind is a family of evidence showing the whole reference inside a larger picture,
+// with others (three other scenes) for collages.
+type insetKind struct {
+	name string
+	make func(rng *rand.Rand, others []*image.RGBA) synth.Recipe
+}
+
+// insetKinds are the derivations that put the reference inside a larger picture: a solid
+// frame, a phone screenshot of the listing, collages; the photo resized to 50-100% first.
+var insetKinds = []insetKind{
+	{"border", func(rng *rand.Rand, _ []*image.RGBA) synth.Recipe {
+		return synth.Recipe{Canvas: synth.Border(), Scale: 0.5 + 0.5*rng.Float64(), Scaler: synth.Scaler(rng.IntN(3)), Quality: quality(rng)}
+	}},
+	{"border+dihedral+tone", func(rng *rand.Rand, _ []*image.RGBA) synth.Recipe {
+		return withTransform(synth.Recipe{Canvas: synth.Border(), Tone: randomTone(rng), Scale: 0.5 + 0.5*rng.Float64(), Quality: quality(rng)}, AllTransforms[rng.IntN(8)])
+	}},
+	{"app-screenshot", func(rng *rand.Rand, _ []*image.RGBA) synth.Recipe {
+		return synth.Recipe{Canvas: synth.AppScreenshot(), Scale: 0.6 + 0.4*rng.Float64(), Quality: quality(rng)}
+	}},
+	{"collage-2x1", func(rng *rand.Rand, others []*image.RGBA) synth.Recipe {
+		cols, rows := 2, 1
+		if rng.IntN(2) == 0 {
+			cols, rows = 1, 2
+		}
+		return synth.Recipe{Canvas: synth.Collage(others, cols, rows), Scale: 0.5 + 0.5*rng.Float64(), Quality: quality(rng)}
+	}},
+	{"collage-2x2", func(rng *rand.Rand, others []*image.RGBA) synth.Recipe {
+		return synth.Recipe{Canvas: synth.Collage(others, 2, 2), Scale: 0.5 + 0.5*rng.Float64(), Quality: quality(rng)}
+	}},
+}
+
 // positiveScenes are the photos evidence is derived from. Featureless ones (sky, sea) are
 // left out: nothing can tell two blank skies apart, so they are only negatives.
 func positiveScenes(t testing.TB) []scene {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"hash/fnv"
+	"image"
 	"math/rand/v2"
 	"os"
 	"sort"
@@ -31,6 +32,10 @@ const (
 	// A match counts as right only with the right transform and a crop overlapping the
 	// true one by this intersection over union.
 	matchIoU = 0.8
+	// Floors for the reference shown inside a larger picture (insetKinds), not goals of
+	// the issue: what the sweep measured, less a margin.
+	floorInsetMatched = 0.95
+	floorInsetLocated = 0.85
 )
 
 // sameShot lists scene pairs that are one capture processed twice (the iPhone saves its
@@ -110,9 +115,41 @@ func TestDetectionRates(t *testing.T) {
 	scenes := positiveScenes(t)
 	all := loadScenes(t)
 	var derived, closeup, falseMatch, located, cleanEdited, regionPrecision rateCounter
+	var insetMatched, insetFalse, insetLocated, insetClean, insetOutside rateCounter
 	perKind := map[string]*rateCounter{}
 	perDamage := map[synth.Kind]*rateCounter{}
 	var failures []string
+	// scoreEdits counts a right match's local edits: clean evidence reported edited, or
+	// each painted mask located, and whether each region lies on paint.
+	scoreEdits := func(name string, ev synth.Evidence, painted bool, le LocalEditResult, clean, loc *rateCounter) {
+		if !painted {
+			clean.add(le.Edited())
+			if le.Edited() {
+				failures = append(failures, fmt.Sprintf("clean reported edited: %s %v", name, le.Regions))
+			}
+			return
+		}
+		w := ev.Image.Bounds().Dx()
+		for _, d := range ev.Damage {
+			if d.Pixels == 0 {
+				continue
+			}
+			hit := maskCovered(d, w, le.Regions) >= locatedCover
+			loc.add(hit)
+			counterFor(perDamage, d.Kind).add(hit)
+			if !hit {
+				failures = append(failures, fmt.Sprintf("not located: %s %s at %v", name, d.Kind, d.Bounds))
+			}
+		}
+		for _, r := range le.Regions {
+			hit := false
+			for _, d := range ev.Damage {
+				b := d.Bounds
+				hit = hit || (d.Pixels > 0 && r.X < b.Max.X && b.Min.X < r.X+r.W && r.Y < b.Max.Y && b.Min.Y < r.Y+r.H)
+			}
+			regionPrecision.add(hit)
+		}
+	}
 	for si, s := range scenes {
 		for ki, k := range recipeKinds {
 			for _, seed := range seeds {
@@ -125,23 +162,8 @@ func TestDetectionRates(t *testing.T) {
 					name := fmt.Sprintf("%s/%s/%s/painted=%v", s.name, k.name, seed, painted)
 					rng := rand.New(rand.NewPCG(caseSeed(name), 1))
 					rec := k.make(rng)
-					if painted {
-						for i := 1 + rng.IntN(3); i > 0; i-- {
-							rec.Damage = append(rec.Damage, synth.Kinds[rng.IntN(len(synth.Kinds))])
-						}
-					}
-					ev, err := rec.Make(s.img, rng)
-					if err != nil {
-						t.Fatal(err)
-					}
-					er := testRaster(ev.Image, workSide)
+					ev, er, want := makeCase(t, s, rec, painted, rng)
 					m, ok := MatchReference(ctx, er, s.raster)
-					want := Identity
-					for _, tr := range AllTransforms {
-						if rec.SourceOf != nil && tr.SwapsAxes() == rec.Swap && sameMapping(tr, rec.SourceOf) {
-							want = tr
-						}
-					}
 					right := ok && m.Transform == want &&
 						rectIoU(m.CropX, m.CropY, m.CropW, m.CropH, float64(ev.Crop.Min.X), float64(ev.Crop.Min.Y), float64(ev.Crop.Dx()), float64(ev.Crop.Dy())) >= matchIoU
 					if k.closeup {
@@ -166,34 +188,74 @@ func TestDetectionRates(t *testing.T) {
 					if !right {
 						continue
 					}
-					le := LocalEdits(ctx, er, s.raster, m)
-					if !painted {
-						cleanEdited.add(le.Edited())
-						if le.Edited() {
-							failures = append(failures, fmt.Sprintf("clean reported edited: %s %v", name, le.Regions))
-						}
+					scoreEdits(name, ev, painted, LocalEdits(ctx, er, s.raster, m), &cleanEdited, &located)
+				}
+			}
+		}
+	}
+	// The reference inside a larger picture: a border, an app screenshot, a collage with
+	// other scenes (Match.Inset). Same halving as above, continuing the recipe count.
+	for si, s := range scenes {
+		for ki, k := range insetKinds {
+			for _, seed := range seeds {
+				for _, painted := range []bool{false, true} {
+					if !long && (si+len(recipeKinds)+ki)%2 != map[bool]int{false: 0, true: 1}[painted] {
 						continue
 					}
-					w := ev.Image.Bounds().Dx()
-					for _, d := range ev.Damage {
-						if d.Pixels == 0 {
-							continue
-						}
-						hit := maskCovered(d, w, le.Regions) >= locatedCover
-						located.add(hit)
-						counterFor(perDamage, d.Kind).add(hit)
-						if !hit {
-							failures = append(failures, fmt.Sprintf("not located: %s %s at %v", name, d.Kind, d.Bounds))
+					name := fmt.Sprintf("%s/%s/%s/painted=%v", s.name, k.name, seed, painted)
+					// Three other scenes for collages, none of them the reference.
+					orng := rand.New(rand.NewPCG(caseSeed(name, "collage"), 2))
+					var others []*image.RGBA
+					members := map[string]bool{s.name: true}
+					for len(others) < 3 {
+						o := all[orng.IntN(len(all))]
+						if !members[o.name] {
+							members[o.name] = true
+							others = append(others, o.img)
 						}
 					}
+					rng := rand.New(rand.NewPCG(caseSeed(name), 1))
+					rec := k.make(rng, others)
+					ev, er, want := makeCase(t, s, rec, painted, rng)
+					m, ok := MatchReference(ctx, er, s.raster)
+					in := ev.Inset
+					right := ok && m.Inset && m.Transform == want &&
+						rectIoU(m.InsetX, m.InsetY, m.InsetW, m.InsetH, float64(in.Min.X), float64(in.Min.Y), float64(in.Dx()), float64(in.Dy())) >= matchIoU
+					insetMatched.add(right)
+					counterFor(perKind, k.name).add(right)
+					if !right {
+						failures = append(failures, fmt.Sprintf("inset not matched: %s (ok=%v inset=%v %v corr=%.2f)", name, ok, m.Inset, m.Transform, m.Correlation))
+					}
+					// Against a scene it does not show (neither the reference nor a collage
+					// neighbour), it must not match.
+					var other scene
+					for j := int(caseSeed(name, "other") % uint64(len(all))); ; j = (j + 1) % len(all) {
+						if o := all[j]; !members[o.name] || (k.name != "collage-2x1" && k.name != "collage-2x2" && o.name != s.name) {
+							other = o
+							break
+						}
+					}
+					om, ook := MatchReference(ctx, er, other.raster)
+					falseMatch.add(ook)
+					insetFalse.add(ook)
+					if ook {
+						failures = append(failures, fmt.Sprintf("false match: %s against %s (corr=%.2f %s)", name, other.name, om.Correlation, om.Description()))
+					}
+					if !right {
+						continue
+					}
+					le := LocalEdits(ctx, er, s.raster, m)
+					// Nothing outside the reference's place is compared: every region lies
+					// within the inset (a few pixels of slack for the estimate).
+					slack := in.Inset(-max(2, in.Dx()/100))
 					for _, r := range le.Regions {
-						hit := false
-						for _, d := range ev.Damage {
-							b := d.Bounds
-							hit = hit || (d.Pixels > 0 && r.X < b.Max.X && b.Min.X < r.X+r.W && r.Y < b.Max.Y && b.Min.Y < r.Y+r.H)
+						outside := !image.Rect(r.X, r.Y, r.X+r.W, r.Y+r.H).In(slack)
+						insetOutside.add(outside)
+						if outside {
+							failures = append(failures, fmt.Sprintf("region outside the inset: %s %v not in %v", name, r, in))
 						}
-						regionPrecision.add(hit)
 					}
+					scoreEdits(name, ev, painted, le, &insetClean, &insetLocated)
 				}
 			}
 		}
@@ -218,6 +280,11 @@ func TestDetectionRates(t *testing.T) {
 	t.Logf("painted regions located:  %v (goal ≥ %.0f%%)", located, 100*goalLocated)
 	t.Logf("clean reported as edited: %v (goal ≤ %.0f%%)", cleanEdited, 100*goalCleanEdited)
 	t.Logf("regions on paint:         %v", regionPrecision)
+	t.Logf("inset matched:            %v (floor %.0f%%)", insetMatched, 100*floorInsetMatched)
+	t.Logf("inset painted located:    %v (floor %.0f%%)", insetLocated, 100*floorInsetLocated)
+	t.Logf("inset clean as edited:    %v (ceiling %.0f%%)", insetClean, 100*goalCleanEdited)
+	t.Logf("inset vs other scenes:    %v (counted in different photos)", insetFalse)
+	t.Logf("inset regions outside:    %v", insetOutside)
 	var kinds []string
 	for k := range perKind {
 		kinds = append(kinds, k)
@@ -244,9 +311,37 @@ func TestDetectionRates(t *testing.T) {
 	check("different photos matched", falseMatch.rate(), goalFalseMatch, false)
 	check("painted regions located", located.rate(), goalLocated, true)
 	check("clean reported as edited", cleanEdited.rate(), goalCleanEdited, false)
+	check("inset matched", insetMatched.rate(), floorInsetMatched, true)
+	check("inset painted regions located", insetLocated.rate(), floorInsetLocated, true)
+	check("inset clean reported as edited", insetClean.rate(), goalCleanEdited, false)
+	if insetOutside.hit > 0 {
+		t.Errorf("regions outside the inset: %v", insetOutside)
+	}
 	// Not a goal of the issue, but a detector that outlined the whole frame would "locate"
 	// everything: most reported regions must lie on paint.
 	check("regions on paint", regionPrecision.rate(), 0.6, true)
+}
+
+// makeCase adds 1-3 random damages to rec when painted, makes the evidence from s, and
+// returns it with its work raster and the transform a right match names.
+func makeCase(t *testing.T, s scene, rec synth.Recipe, painted bool, rng *rand.Rand) (synth.Evidence, *Raster, Transform) {
+	t.Helper()
+	if painted {
+		for i := 1 + rng.IntN(3); i > 0; i-- {
+			rec.Damage = append(rec.Damage, synth.Kinds[rng.IntN(len(synth.Kinds))])
+		}
+	}
+	ev, err := rec.Make(s.img, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity
+	for _, tr := range AllTransforms {
+		if rec.SourceOf != nil && tr.SwapsAxes() == rec.Swap && sameMapping(tr, rec.SourceOf) {
+			want = tr
+		}
+	}
+	return ev, testRaster(ev.Image, workSide), want
 }
 
 // sameMapping reports whether sourceOf maps pixels as t does (on a 5×3 probe image).

@@ -264,3 +264,15 @@ func sameLumaTint(y float64, rng *rand.Rand) color.RGBA {
 	b := y + 1.772*t[0]
 	return color.RGBA{clip8(r), clip8(g), clip8(b), 255}
 }
+
+// moved returns the damage painted on a picture w pixels wide, pasted at at into one of
+// cw×ch pixels.
+func (d Damage) moved(w, cw, ch int, at image.Point) Damage {
+	out := Damage{Kind: d.Kind, Mask: make([]bool, cw*ch), Bounds: d.Bounds.Add(at), Pixels: d.Pixels}
+	for i, on := range d.Mask {
+		if on {
+			out.Mask[(i/w+at.Y)*cw+i%w+at.X] = true
+		}
+	}
+	return out
+}

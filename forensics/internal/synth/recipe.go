@@ -6,7 +6,7 @@ import (
 )
 
 // Recipe is one way a buyer turns a merchant's photo into "evidence", applied in this
-// order: dihedral transform, crop, resize, paint damage, tone change, JPEG re-save.
+// order: dihedral transform, crop, resize, paint damage, canvas, tone change, JPEG re-save.
 type Recipe struct {
 	// SourceOf and Swap describe the dihedral transform (forensics.Transform.SourceOf and
 	// SwapsAxes); a nil SourceOf is the identity.
@@ -19,6 +19,9 @@ type Recipe struct {
 	Scale  float64
 	Scaler Scaler
 	Damage []Kind
+	// Canvas, when set, puts the photo inside a larger picture (Border, AppScreenshot,
+	// Collage).
+	Canvas Canvas
 	Tone   Tone
 	// Quality is the JPEG quality of the re-save.
 	Quality int
@@ -29,7 +32,9 @@ type Evidence struct {
 	Image image.Image // the decoded JPEG
 	JPEG  []byte
 	// Crop is the rectangle of the transformed reference the evidence shows, in its pixels.
-	Crop   image.Rectangle
+	Crop image.Rectangle
+	// Inset is where that crop lies in the evidence: its whole frame without a Canvas.
+	Inset  image.Rectangle
 	Damage []Damage // masks in the evidence's pixels
 }
 
@@ -56,6 +61,15 @@ func (r Recipe) Make(ref *image.RGBA, rng *rand.Rand) (Evidence, error) {
 	ev := Evidence{Crop: crop}
 	for _, k := range r.Damage {
 		ev.Damage = append(ev.Damage, Paint(img, k, rng))
+	}
+	ev.Inset = img.Rect
+	if r.Canvas != nil {
+		canvas, at := r.Canvas(img, rng)
+		ev.Inset = img.Rect.Add(at)
+		for i, d := range ev.Damage {
+			ev.Damage[i] = d.moved(img.Rect.Dx(), canvas.Rect.Dx(), canvas.Rect.Dy(), at)
+		}
+		img = canvas
 	}
 	r.Tone.Apply(img)
 	q := r.Quality
