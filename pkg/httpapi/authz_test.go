@@ -16,6 +16,46 @@ import (
 // every refusal first.
 var matrixParties = []string{"", "other-buyer", "other-merchant", "reviewer", "admin", "merchant", "buyer"}
 
+// matrixRow is one endpoint of an authorization matrix: how to call it and the status each
+// of matrixParties must get, in order.
+type matrixRow struct {
+	method, path string
+	body         func() body // nil: no body
+	want         string      // statuses for: none other-buyer other-merchant reviewer admin merchant buyer
+}
+
+// runMatrix calls every row as every party, in order, each call a subtest: the status must
+// be the row's, and every error must come as problem JSON.
+func runMatrix(t *testing.T, live *liveAPI, rows []matrixRow) {
+	t.Helper()
+	for _, row := range rows {
+		want := strings.Fields(row.want)
+		if len(want) != len(matrixParties) {
+			t.Fatalf("%s %s: %d expectations", row.method, row.path, len(want))
+		}
+		for i, party := range matrixParties {
+			name := party
+			if name == "" {
+				name = "no key"
+			}
+			t.Run(row.method+" "+row.path+" as "+name, func(t *testing.T) {
+				live := live.as(t)
+				var b body
+				if row.body != nil {
+					b = row.body()
+				}
+				r := live.call(party, row.method, row.path, b)
+				if got := strconv.Itoa(r.StatusCode); got != want[i] {
+					t.Fatalf("status %s, want %s: %s", got, want[i], r.data)
+				}
+				if r.StatusCode >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("a %d without problem JSON: %s", r.StatusCode, r.data)
+				}
+			})
+		}
+	}
+}
+
 // TestAuthorizationMatrix calls every endpoint as every role, on resources that belong to
 // the caller and to someone else, through the real router, service and SQLite: 401 without
 // a key, 403 for a role the endpoint does not serve, 404 for what the caller may not see
@@ -43,12 +83,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	live.mustJSON(live.call("admin", "POST", "/v1/keys", jsonBody(map[string]string{"role": "buyer", "subject": "temp"})), 201, &throwaway)
 
 	delivered := order.DeliveredAt.Format(time.RFC3339)
-	rows := []struct {
-		method, path string
-		body         func() body
-		// want lists the statuses for: none other-buyer other-merchant reviewer admin merchant buyer
-		want string
-	}{
+	rows := []matrixRow{
 		{"POST", "/v1/keys", func() body { return jsonBody(map[string]string{"role": "buyer", "subject": "x"}) }, "401 403 403 403 201 403 403"},
 		{"DELETE", "/v1/keys/" + throwaway.ID, nil, "401 403 403 403 204 403 403"},
 		{"DELETE", "/v1/keys/key_unknown", nil, "401 403 403 403 404 403 403"},
@@ -80,34 +115,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/claims/" + c.ID + "/withdraw", nil, "401 404 403 403 403 403 200"},
 		{"POST", "/v1/claims/" + c.ID + "/withdraw", nil, "401 404 403 403 403 403 409"},
 	}
-	for _, row := range rows {
-		want := strings.Fields(row.want)
-		if len(want) != len(matrixParties) {
-			t.Fatalf("%s %s: %d expectations", row.method, row.path, len(want))
-		}
-		for i, party := range matrixParties {
-			name := party
-			if name == "" {
-				name = "no key"
-			}
-			t.Run(row.method+" "+row.path+" as "+name, func(t *testing.T) {
-				live := live.as(t)
-				var b body
-				if row.body != nil {
-					b = row.body()
-				}
-				r := live.call(party, row.method, row.path, b)
-				if got := strconv.Itoa(r.StatusCode); got != want[i] {
-					t.Fatalf("status %s, want %s: %s", got, want[i], r.data)
-				}
-				if r.StatusCode >= 400 {
-					if r.Header.Get("Content-Type") != "application/problem+json" {
-						t.Errorf("a %d without problem JSON: %s", r.StatusCode, r.data)
-					}
-				}
-			})
-		}
-	}
+	runMatrix(t, live, rows)
 
 	t.Run("each role lists only its own claims", func(t *testing.T) {
 		live := live.as(t)

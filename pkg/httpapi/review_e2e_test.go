@@ -41,12 +41,7 @@ func TestReviewAuthorizationMatrix(t *testing.T) {
 		"yaml": "name: draft\nfallback: review\nrules:\n  - id: all\n    route: review\n    when: \"true\"\n"})), 201, &draft)
 	appeal := func() body { return formBody(t, field("statement", "the decision is wrong")) }
 
-	rows := []struct {
-		method, path string
-		body         func() body
-		// none other-buyer other-merchant reviewer admin merchant buyer
-		want string
-	}{
+	rows := []matrixRow{
 		{"POST", "/v1/review/lease", nil, "401 403 403 200 204 403 403"},
 		{"GET", "/v1/review/tasks", nil, "401 403 403 200 200 403 403"},
 		{"GET", "/v1/review/tasks/" + taskID, nil, "401 403 403 200 200 403 403"},
@@ -67,29 +62,7 @@ func TestReviewAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/rulesets/" + draft.ID + "/activate", nil, "401 403 403 403 200 403 403"},
 		{"POST", "/v1/rulesets/rs_unknown/activate", nil, "401 403 403 403 404 403 403"},
 	}
-	for _, row := range rows {
-		want := strings.Fields(row.want)
-		for i, party := range matrixParties {
-			name := party
-			if name == "" {
-				name = "no key"
-			}
-			t.Run(row.method+" "+row.path+" as "+name, func(t *testing.T) {
-				live := live.as(t)
-				var b body
-				if row.body != nil {
-					b = row.body()
-				}
-				r := live.call(party, row.method, row.path, b)
-				if got := strconv.Itoa(r.StatusCode); got != want[i] {
-					t.Fatalf("status %s, want %s: %s", got, want[i], r.data)
-				}
-				if r.StatusCode >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
-					t.Errorf("a %d without problem JSON: %s", r.StatusCode, r.data)
-				}
-			})
-		}
-	}
+	runMatrix(t, live, rows)
 }
 
 // YAMLText is the stored YAML of a rule set DTO that carried it.
