@@ -196,23 +196,21 @@ func (c *Console) loadTask(r *http.Request, s session, id string) (*taskPage, er
 			d.Evidence = append(d.Evidence, buildEvidence(l, ev, n, details.Order))
 		}
 	}
-	for _, resp := range details.Responses {
-		rv := responseView{Response: resp}
-		for i, eid := range resp.EvidenceIDs {
+	// photos are the views of the evidence a response or an appeal brought, numbered in it.
+	photos := func(ids []string) []evidenceView {
+		var out []evidenceView
+		for i, eid := range ids {
 			if ev, ok := byID[eid]; ok {
-				rv.Photos = append(rv.Photos, buildEvidence(l, ev, i+1, details.Order))
+				out = append(out, buildEvidence(l, ev, i+1, details.Order))
 			}
 		}
-		d.Responses = append(d.Responses, rv)
+		return out
+	}
+	for _, resp := range details.Responses {
+		d.Responses = append(d.Responses, responseView{Response: resp, Photos: photos(resp.EvidenceIDs)})
 	}
 	for _, ap := range details.Appeals {
-		av := appealView{Appeal: ap}
-		for i, eid := range ap.EvidenceIDs {
-			if ev, ok := byID[eid]; ok {
-				av.Photos = append(av.Photos, buildEvidence(l, ev, i+1, details.Order))
-			}
-		}
-		d.Appeals = append(d.Appeals, av)
+		d.Appeals = append(d.Appeals, appealView{Appeal: ap, Photos: photos(ap.EvidenceIDs)})
 	}
 	d.Milestones = milestones(l, details.Order, details.Claim, d.Evidence, captureTimes(details.Evidence))
 	for i := range details.Decisions {
