@@ -180,7 +180,7 @@ func (a *Analyzer) Analyze(ctx context.Context, ev Input, refs []Reference, time
 		}
 	}
 	if a.ela && dec.Format == "jpeg" {
-		f, ok, err := a.elaFinding(ctx, ev.Data)
+		f, ok, err := a.elaFinding(ctx, ev.Data, fm)
 		switch {
 		case err != nil:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("error-level analysis: %v", err))
@@ -193,9 +193,10 @@ func (a *Analyzer) Analyze(ctx context.Context, ev Input, refs []Reference, time
 	return res
 }
 
-// elaFinding runs error-level analysis within the analyzer's limits.
-func (a *Analyzer) elaFinding(ctx context.Context, data []byte) (Finding, bool, error) {
-	r, err := ErrorLevelAnalysis(ctx, data, ELAOptions{Limits: a.decoder.Limits})
+// elaFinding runs error-level analysis within the analyzer's limits, on the metadata
+// Analyze already read (nil when it could not be read).
+func (a *Analyzer) elaFinding(ctx context.Context, data []byte, fm *FileMetadata) (Finding, bool, error) {
+	r, err := errorLevelAnalysis(ctx, data, ELAOptions{Limits: a.decoder.Limits}, fm)
 	if err != nil {
 		return Finding{}, false, err
 	}

@@ -91,6 +91,12 @@ type ELARegion struct {
 // JPEGs it cannot judge, come back with Skipped set and no error; errors are *Error
 // (corrupt, too_large, canceled), as Decode's.
 func ErrorLevelAnalysis(ctx context.Context, data []byte, opts ELAOptions) (*ELAResult, error) {
+	return errorLevelAnalysis(ctx, data, opts, nil)
+}
+
+// errorLevelAnalysis is ErrorLevelAnalysis with the file's metadata when the caller has
+// already read it (fm may be nil: it is read here).
+func errorLevelAnalysis(ctx context.Context, data []byte, opts ELAOptions, fm *FileMetadata) (*ELAResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, canceledError(err)
 	}
@@ -119,7 +125,9 @@ func ErrorLevelAnalysis(ctx context.Context, data []byte, opts ELAOptions) (*ELA
 	if Transform(orientation).SwapsAxes() {
 		res.Width, res.Height = cfg.Height, cfg.Width
 	}
-	fm, _ := ReadMetadata(data)
+	if fm == nil {
+		fm, _ = ReadMetadata(data)
+	}
 	if fm == nil || fm.JPEG == nil || fm.JPEG.QuantTables[0] == nil {
 		res.Skipped = "no quantisation table"
 		return res, nil
