@@ -235,14 +235,7 @@ func orientRegion(r Region, t Transform, w, h int) Region {
 	inv := t.Inverse()
 	x0, y0 := inv.SourceOf(r.X, r.Y, ow, oh)
 	x1, y1 := inv.SourceOf(r.X+r.W-1, r.Y+r.H-1, ow, oh)
-	return Region{X: min(x0, x1), Y: min(y0, y1), W: abs(x1-x0) + 1, H: abs(y1-y0) + 1}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
+	return Region{X: min(x0, x1), Y: min(y0, y1), W: absInt(x1-x0) + 1, H: absInt(y1-y0) + 1}
 }
 
 // elaConfidence grows with the evidence beyond the threshold and stays under 0.9: a
