@@ -122,7 +122,8 @@ func errorLevelAnalysis(ctx context.Context, data []byte, opts ELAOptions, fm *F
 	}
 	orientation := Orientation(data)
 	res := &ELAResult{Width: cfg.Width, Height: cfg.Height}
-	if Transform(orientation).SwapsAxes() {
+	t := transformOf(orientation)
+	if t.SwapsAxes() {
 		res.Width, res.Height = cfg.Height, cfg.Width
 	}
 	if fm == nil {
@@ -175,10 +176,6 @@ func errorLevelAnalysis(ctx context.Context, data []byte, opts ELAOptions, fm *F
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, canceledError(err)
-	}
-	t := Transform(orientation)
-	if t < Identity || t > Rotate270 {
-		t = Identity
 	}
 	found, err := findRegions(ctx, eb, opts.MinEvidence)
 	if err != nil {
